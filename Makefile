@@ -1,0 +1,52 @@
+# The nightly warehouse: `make run` (ingest + dbt build) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SOURCE ?=
+WAREHOUSE ?= warehouse/connect.duckdb
+export SOURCE WAREHOUSE
+
+SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
+
+.PHONY: setup run ingest build sample test lint bench docs docs-static clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+run: setup ## nightly job: ingest, then dbt build
+	$(BIN)/connect-warehouse run $(SOURCE_ARG) --warehouse "$(WAREHOUSE)"
+
+ingest: setup ## ingest only
+	$(BIN)/connect-warehouse ingest $(SOURCE_ARG) --warehouse "$(WAREHOUSE)"
+
+build: setup ## dbt build only
+	$(BIN)/connect-warehouse build --warehouse "$(WAREHOUSE)"
+
+sample: setup ## write the generated sample archive
+	$(BIN)/connect-warehouse sample
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check ingest tests
+	$(BIN)/ruff format --check ingest tests
+
+bench: setup
+	$(BIN)/python -m ingest.bench $(if $(EVENTS),--events $(EVENTS),)
+
+docs: setup ## dbt docs on http://127.0.0.1:8080 (offline)
+	$(BIN)/connect-warehouse docs --warehouse "$(WAREHOUSE)" --serve
+
+docs-static: setup ## a single-file docs site in target/static_index.html
+	$(BIN)/connect-warehouse docs --warehouse "$(WAREHOUSE)"
+
+clean:
+	rm -rf $(VENV) target dbt_packages logs warehouse sample-archive

@@ -1,0 +1,1 @@
+"""Ingest of Amazon Connect agent events from a Firehose archive into DuckDB's raw schema."""

@@ -1,0 +1,5 @@
+"""`python -m ingest`: the command line."""
+
+from ingest.cli import app
+
+app()

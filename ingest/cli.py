@@ -1,0 +1,140 @@
+"""The command line: run, ingest, build, sample and docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, Settings, settings_from
+from ingest.listing import ObjectInfo
+from ingest.pipeline import IngestSummary, run_ingest
+from ingest.transform import dbt, dbt_build
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
+)
+console = Console(stderr=True, soft_wrap=True)
+
+SourceOpt = Annotated[
+    str | None, typer.Option(help="s3://bucket/prefix or a local folder [env SOURCE]")
+]
+WarehouseOpt = Annotated[
+    Path | None, typer.Option(help="the DuckDB file [env WAREHOUSE]", dir_okay=False)
+]
+FullRefreshOpt = Annotated[bool, typer.Option(help="rebuild incremental models from scratch")]
+MAX_SHOWN = 10
+
+
+class ProgressBar:
+    """A progress bar over the objects of a run, on stderr when it is a terminal."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("ingest", total=None)
+
+    def listed(self, total: int) -> None:
+        """Set the bar's length."""
+        self.progress.update(self.task, total=total)
+
+    def loaded(self, info: ObjectInfo) -> None:
+        """Advance by one object."""
+        self.progress.advance(self.task)
+
+
+def _ingest(settings: Settings) -> IngestSummary:
+    """The ingest with a progress bar and the closing summary."""
+    _ensure_sample(settings)
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        summary = run_ingest(settings, ProgressBar(progress))
+    _print_summary(summary)
+    return summary
+
+
+def _ensure_sample(settings: Settings) -> None:
+    """Write the sample archive when the default source is used and not there yet."""
+    if settings.source == str(DEFAULT_SAMPLE) and not DEFAULT_SAMPLE.exists():
+        from ingest.sample import generate_archive
+
+        console.print(f"no SOURCE given: writing a sample archive to {DEFAULT_SAMPLE}/")
+        generate_archive(DEFAULT_SAMPLE)
+
+
+def _print_summary(s: IngestSummary) -> None:
+    """One line of counts, then where anything was rejected."""
+    rate = s.records / s.seconds if s.seconds else 0.0
+    console.print(
+        f"ingest: {s.new} new objects, {s.skipped} skipped; {s.records:,} records loaded; "
+        f"{s.rejected_records} records and {s.rejected_objects} objects rejected; "
+        f"{len(s.changed_objects)} changed; {s.seconds:.1f} s, {rate:,.0f} events/s"
+    )
+    for r in s.rejections[:MAX_SHOWN]:
+        where = "whole object" if r.byte_offset is None else f"byte {r.byte_offset}"
+        console.print(f"  rejected: {r.source_object} ({where}): {r.error}", markup=False)
+    if len(s.rejections) > MAX_SHOWN:
+        console.print(f"  ... and {len(s.rejections) - MAX_SHOWN} more in raw.rejected_records")
+
+
+@app.command()
+def ingest(source: SourceOpt = None, warehouse: WarehouseOpt = None) -> None:
+    """Load new Firehose objects into the warehouse's raw schema."""
+    summary = _ingest(settings_from(source, warehouse))
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+@app.command()
+def build(warehouse: WarehouseOpt = None, full_refresh: FullRefreshOpt = False) -> None:
+    """Build the staging and marts models and run the dbt tests."""
+    raise typer.Exit(dbt_build(settings_from(None, warehouse).warehouse, full_refresh))
+
+
+@app.command()
+def run(
+    source: SourceOpt = None, warehouse: WarehouseOpt = None, full_refresh: FullRefreshOpt = False
+) -> None:
+    """The nightly job: ingest, then dbt build."""
+    settings = settings_from(source, warehouse)
+    summary = _ingest(settings)
+    status = dbt_build(settings.warehouse, full_refresh)
+    if status:
+        console.print(f"dbt build failed (exit {status}): see the dbt output above")
+    raise typer.Exit(1 if status or not summary.ok else 0)
+
+
+@app.command()
+def sample(
+    dest: Annotated[Path, typer.Option(help="folder to write")] = DEFAULT_SAMPLE,
+    agents: int = 20,
+    days: int = 2,
+    seed: int = 42,
+) -> None:
+    """Write the generated sample archive (gzip objects under YYYY/MM/DD/HH/)."""
+    from ingest.sample import generate_archive
+
+    stats = generate_archive(dest, agents=agents, days=days, seed=seed)
+    console.print(
+        f"sample: {stats.events:,} events ({stats.duplicates} Firehose duplicates) "
+        f"in {stats.objects} objects under {dest}/"
+    )
+
+
+@app.command()
+def docs(
+    warehouse: WarehouseOpt = None,
+    serve: Annotated[bool, typer.Option(help="serve on localhost")] = False,
+    port: int = 8080,
+) -> None:
+    """Generate the dbt docs (a static single file), and serve them if asked."""
+    path = settings_from(None, warehouse).warehouse
+    status = dbt(["docs", "generate", "--static"], path)
+    if status == 0:
+        console.print(f"docs: {PROJECT_ROOT / 'target' / 'static_index.html'}")
+    if status == 0 and serve:
+        status = dbt(
+            ["docs", "serve", "--port", str(port), "--host", "127.0.0.1", "--no-browser"], path
+        )
+    raise typer.Exit(status)

@@ -1,0 +1,151 @@
+"""Load raw frames into DuckDB, one transaction per batch together with its manifest rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ingest.flattening import RawFrames
+from ingest.parsing import Rejection
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+TABLES = {
+    "events": "raw.agent_events",
+    "contacts": "raw.agent_event_contacts",
+    "concurrency": "raw.agent_event_concurrency",
+    "queues": "raw.agent_event_queues",
+}
+
+
+@dataclass(frozen=True)
+class LoadedObject:
+    """A manifest row: an object loaded (or rejected whole), with what identifies its content."""
+
+    source_object: str
+    size_bytes: int
+    etag: str
+    md5: str
+    records: int
+    rejected: int
+
+
+def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse file, with the raw schema in place."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    con.execute(SCHEMA_SQL.read_text())
+    return con
+
+
+def loaded_objects(con: duckdb.DuckDBPyConnection) -> dict[str, LoadedObject]:
+    """The manifest: every object loaded so far, by key."""
+    rows = con.execute(
+        "select source_object, size_bytes, etag, md5, records, rejected from raw.ingested_objects"
+    ).fetchall()
+    return {row[0]: LoadedObject(*row) for row in rows}
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    frames: RawFrames | None,
+    rejections: list[Rejection],
+    manifest: list[LoadedObject],
+    ingested_at: datetime,
+) -> None:
+    """Insert a batch's rows, rejections and manifest rows all at once or not at all."""
+    con.begin()
+    try:
+        if frames is not None:
+            for name, table in TABLES.items():
+                _insert(con, table, getattr(frames, name), ingested_at, name == "events")
+        if rejections:
+            _insert_new_rejections(con, _rejection_frame(rejections, ingested_at))
+        if manifest:
+            _upsert_manifest(con, manifest, ingested_at)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    ingested_at: datetime | None = None,
+    stamped: bool = False,
+) -> None:
+    """Append a frame to a table, matching columns by name."""
+    if frame.is_empty():
+        return
+    con.register("incoming", frame)
+    try:
+        stamp = ", $ingested_at::timestamptz as ingested_at" if stamped else ""
+        params = {"ingested_at": ingested_at} if stamped else {}
+        con.execute(f"insert into {table} by name select *{stamp} from incoming", params)
+    finally:
+        con.unregister("incoming")
+
+
+def _insert_new_rejections(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
+    """Append rejections, except those already recorded with the same place and reason."""
+    con.register("incoming", frame)
+    try:
+        con.execute(
+            "insert into raw.rejected_records by name select * from incoming i where not exists ("
+            " select 1 from raw.rejected_records r where r.source_object = i.source_object"
+            " and r.byte_offset is not distinct from i.byte_offset and r.error = i.error)"
+        )
+    finally:
+        con.unregister("incoming")
+
+
+def _rejection_frame(rejections: list[Rejection], at: datetime) -> pl.DataFrame:
+    """Rejections as rows of raw.rejected_records."""
+    return pl.DataFrame(
+        {
+            "source_object": [r.source_object for r in rejections],
+            "byte_offset": [r.byte_offset for r in rejections],
+            "error": [r.error for r in rejections],
+            "payload": [r.payload for r in rejections],
+            "rejected_at": [at] * len(rejections),
+        },
+        schema={
+            "source_object": pl.String,
+            "byte_offset": pl.Int64,
+            "error": pl.String,
+            "payload": pl.Binary,
+            "rejected_at": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+def _upsert_manifest(
+    con: duckdb.DuckDBPyConnection, manifest: list[LoadedObject], at: datetime
+) -> None:
+    """Record objects as loaded; for an object seen before, only its version tag changes."""
+    frame = pl.DataFrame(
+        [vars(m) for m in manifest],
+        schema={
+            "source_object": pl.String,
+            "size_bytes": pl.Int64,
+            "etag": pl.String,
+            "md5": pl.String,
+            "records": pl.Int32,
+            "rejected": pl.Int32,
+        },
+    )
+    con.register("incoming", frame)
+    try:
+        con.execute(
+            "insert into raw.ingested_objects by name "
+            "select *, $at::timestamptz as ingested_at from incoming "
+            "on conflict (source_object) do update set etag = excluded.etag",
+            {"at": at},
+        )
+    finally:
+        con.unregister("incoming")

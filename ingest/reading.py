@@ -1,0 +1,49 @@
+"""Read an object's bytes and undo its compression, recognised by magic bytes."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+import zlib
+
+import fsspec
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+SNAPPY_FRAMED_MAGIC = b"\xff\x06\x00\x00sNaPpY"
+
+
+class UnreadableObject(Exception):
+    """An object whose bytes cannot be turned into records; the message says why."""
+
+
+def read_bytes(fs: fsspec.AbstractFileSystem, key: str) -> bytes:
+    """The object's bytes exactly as stored."""
+    return fs.cat_file(key.removeprefix("s3://"))
+
+
+def decompress(data: bytes) -> bytes:
+    """The object's content, decompressed according to its first bytes."""
+    if data.startswith(GZIP_MAGIC):
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnreadableObject(f"gzip object is corrupt or truncated ({exc})") from exc
+    if data.startswith(ZIP_MAGIC):
+        return _unzip(data)
+    if data.startswith(SNAPPY_FRAMED_MAGIC):
+        raise UnreadableObject(
+            "object is Snappy-compressed, which this ingest does not read; "
+            "configure the Firehose stream with GZIP or no compression"
+        )
+    return data
+
+
+def _unzip(data: bytes) -> bytes:
+    """The members of a ZIP object, concatenated in archive order."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return b"".join(archive.read(name) for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        raise UnreadableObject(f"ZIP object is corrupt or truncated ({exc})") from exc

@@ -1,0 +1,121 @@
+-- The raw schema written by the ingest: one row per record as received, never de-duplicated.
+create schema if not exists raw;
+
+create table if not exists raw.agent_events (
+    event_id varchar not null,
+    event_type varchar not null,
+    event_timestamp timestamptz not null,
+    version varchar,
+    aws_account_id varchar,
+    agent_arn varchar not null,
+    agent_id varchar,
+    instance_arn varchar,
+    has_previous_snapshot boolean not null,
+    current_status_arn varchar,
+    current_status_name varchar,
+    current_status_type varchar,
+    current_status_started_at timestamptz,
+    current_next_status_arn varchar,
+    current_next_status_name varchar,
+    current_next_status_enqueued_at timestamptz,
+    current_username varchar,
+    current_first_name varchar,
+    current_last_name varchar,
+    current_hierarchy_level1_arn varchar,
+    current_hierarchy_level1_name varchar,
+    current_hierarchy_level2_arn varchar,
+    current_hierarchy_level2_name varchar,
+    current_hierarchy_level3_arn varchar,
+    current_hierarchy_level3_name varchar,
+    current_hierarchy_level4_arn varchar,
+    current_hierarchy_level4_name varchar,
+    current_hierarchy_level5_arn varchar,
+    current_hierarchy_level5_name varchar,
+    current_routing_profile_arn varchar,
+    current_routing_profile_name varchar,
+    current_contact_count integer,
+    previous_status_arn varchar,
+    previous_status_name varchar,
+    previous_status_type varchar,
+    previous_status_started_at timestamptz,
+    previous_next_status_arn varchar,
+    previous_next_status_name varchar,
+    previous_next_status_enqueued_at timestamptz,
+    previous_username varchar,
+    previous_first_name varchar,
+    previous_last_name varchar,
+    previous_hierarchy_level1_arn varchar,
+    previous_hierarchy_level1_name varchar,
+    previous_hierarchy_level2_arn varchar,
+    previous_hierarchy_level2_name varchar,
+    previous_hierarchy_level3_arn varchar,
+    previous_hierarchy_level3_name varchar,
+    previous_hierarchy_level4_arn varchar,
+    previous_hierarchy_level4_name varchar,
+    previous_hierarchy_level5_arn varchar,
+    previous_hierarchy_level5_name varchar,
+    previous_routing_profile_arn varchar,
+    previous_routing_profile_name varchar,
+    previous_contact_count integer,
+    source_object varchar not null,
+    byte_offset bigint not null,
+    ingested_at timestamptz not null,
+    record json not null
+);
+
+create table if not exists raw.agent_event_contacts (
+    event_id varchar not null,
+    snapshot varchar not null,
+    contact_position integer not null,
+    contact_id varchar,
+    initial_contact_id varchar,
+    channel varchar,
+    initiation_method varchar,
+    state varchar,
+    state_started_at timestamptz,
+    connected_to_agent_at timestamptz,
+    queued_at timestamptz,
+    queue_arn varchar,
+    queue_name varchar,
+    source_object varchar not null,
+    byte_offset bigint not null
+);
+
+create table if not exists raw.agent_event_concurrency (
+    event_id varchar not null,
+    snapshot varchar not null,
+    channel varchar,
+    available_slots integer,
+    maximum_slots integer,
+    source_object varchar not null,
+    byte_offset bigint not null
+);
+
+create table if not exists raw.agent_event_queues (
+    event_id varchar not null,
+    snapshot varchar not null,
+    queue_arn varchar,
+    queue_name varchar,
+    channels varchar[],
+    is_default_outbound boolean not null,
+    source_object varchar not null,
+    byte_offset bigint not null
+);
+
+create table if not exists raw.ingested_objects (
+    source_object varchar primary key,
+    size_bytes bigint not null,
+    etag varchar,
+    md5 varchar not null,
+    records integer not null,
+    rejected integer not null,
+    ingested_at timestamptz not null
+);
+
+create table if not exists raw.rejected_records (
+    source_object varchar not null,
+    byte_offset bigint,
+    error varchar not null,
+    payload blob,
+    rejected_at timestamptz not null
+);

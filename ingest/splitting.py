@@ -1,0 +1,133 @@
+"""Split an object's content into records: back to back (`}{`), newline-delimited or a mix."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import orjson
+
+BOUNDARY = re.compile(rb"}\s*{")
+WHITESPACE = b" \t\r\n"
+MAX_MERGE = 16
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A span of the content: a complete JSON value, or bytes that are not one (with why)."""
+
+    start: int
+    end: int
+    error: str | None = None
+
+
+def candidate_spans(data: bytes) -> list[tuple[int, int]]:
+    """Spans cut at every `}` `{` pair; right unless a string value itself holds `}{`."""
+    start = len(data) - len(data.lstrip(WHITESPACE))
+    stop = len(data.rstrip(WHITESPACE))
+    if start >= stop:
+        return []
+    spans = []
+    for match in BOUNDARY.finditer(data, start, stop):
+        spans.append((start, match.start() + 1))
+        start = match.end() - 1
+    spans.append((start, stop))
+    return spans
+
+
+def split_strictly(data: bytes) -> list[Piece]:
+    """Pieces of the content, each checked as JSON: in-string `}{` rejoined, bad bytes isolated."""
+    spans = candidate_spans(data)
+    pieces: list[Piece] = []
+    i = 0
+    while i < len(spans):
+        start, end = spans[i]
+        if _json_error(data[start:end]) is None:
+            pieces.append(Piece(start, end))
+            i += 1
+            continue
+        joined = _rejoin(data, spans, i)
+        if joined is not None:
+            pieces.append(Piece(start, spans[joined][1]))
+            i = joined + 1
+            continue
+        pieces.extend(_isolate(data, start, end))
+        i += 1
+    return pieces
+
+
+def _rejoin(data: bytes, spans: list[tuple[int, int]], i: int) -> int | None:
+    """Index of the last span that, joined to span i, makes valid JSON (a `}{` inside a string)."""
+    start = spans[i][0]
+    for j in range(i + 1, min(len(spans), i + MAX_MERGE)):
+        if _json_error(data[start : spans[j][1]]) is None:
+            return j
+    return None
+
+
+def _isolate(data: bytes, start: int, end: int) -> list[Piece]:
+    """A bad span cut into its complete records and the bad bytes around them."""
+    pieces: list[Piece] = []
+    bad_from = at = start
+    while (at := data.find(b"{", at, end)) != -1:
+        stop = _document_end(data, at, end)
+        if stop is not None and (at == start or _looks_like_event(data[at:stop])):
+            pieces.extend(_bad(data, bad_from, at))
+            pieces.append(Piece(at, stop))
+            bad_from = at = stop
+        else:
+            at += 1
+    pieces.extend(_bad(data, bad_from, end))
+    return pieces
+
+
+def _bad(data: bytes, start: int, end: int) -> list[Piece]:
+    """The bytes between start and end as one bad piece, unless they are only whitespace."""
+    chunk = data[start:end]
+    stripped = chunk.lstrip(WHITESPACE).rstrip(WHITESPACE)
+    if not stripped:
+        return []
+    start += len(chunk) - len(chunk.lstrip(WHITESPACE))
+    error = _json_error(stripped, start) or "JSON value is not an agent event object"
+    return [Piece(start, start + len(stripped), error)]
+
+
+def _document_end(data: bytes, start: int, end: int) -> int | None:
+    """Where the JSON value starting at start ends, if one complete value starts there."""
+    try:
+        orjson.loads(data[start:end])
+    except orjson.JSONDecodeError as exc:
+        if not exc.msg.startswith("unexpected content after document"):
+            return None
+        stop = start + _byte_pos(data[start:end], exc.pos)
+        return start + len(data[start:stop].rstrip(WHITESPACE))
+    return end
+
+
+def _looks_like_event(chunk: bytes) -> bool:
+    """Whether a JSON value is an object with an agent event's identifying keys."""
+    value = orjson.loads(chunk)
+    return isinstance(value, dict) and ("EventId" in value or "AgentARN" in value)
+
+
+def _json_error(chunk: bytes, offset: int | None = None) -> str | None:
+    """Why a chunk is not one JSON value, placed at its absolute byte offset; None if it is."""
+    try:
+        orjson.loads(chunk)
+    except orjson.JSONDecodeError as exc:
+        pos = _byte_pos(chunk, exc.pos)
+        where = pos + (offset or 0)
+        found = chunk[pos : pos + 1].decode("utf-8", "replace")
+        shown = f", found {found!r}" if found else ""
+        return (
+            f"invalid JSON: {exc.msg} at byte {where} "
+            f"(line {exc.lineno}, column {exc.colno} of the record){shown}"
+        )
+    return None
+
+
+def _byte_pos(chunk: bytes, char_pos: int) -> int:
+    """The byte offset of orjson's character position in a UTF-8 chunk."""
+    if chunk.isascii():
+        return char_pos
+    return len(chunk.decode("utf-8", "replace")[:char_pos].encode())

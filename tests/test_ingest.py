@@ -1,0 +1,309 @@
+"""The ingest on hand-built archives: values, framing, bad input, incremental loads."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import REAL_EVENTS, counts, event, ingest, query, real_event, write_object
+
+HOUR = "2026/11/02/08"
+
+
+def test_clean_real_samples_load_with_their_values(tmp_path: Path) -> None:
+    for name in ("acw-1", "acw-2", "sample-1", "sample-2"):
+        raw = (REAL_EVENTS / "clean" / f"awsdocs-{name}.json").read_bytes()
+        write_object(tmp_path / "src" / HOUR / f"{name}.json", [raw], gz=False)
+    wh = tmp_path / "wh.duckdb"
+    summary = ingest(tmp_path / "src", wh)
+
+    assert summary.ok and summary.records == 4
+    assert counts(wh)["rejected_records"] == 0
+    acw = query(
+        wh,
+        "select event_type, event_timestamp, version, agent_id, current_status_name,"
+        " current_status_started_at, current_routing_profile_name, current_username,"
+        " has_previous_snapshot, previous_status_name, current_contact_count"
+        " from raw.agent_events where source_object like '%acw-1.json'",
+    )
+    assert acw == [
+        (
+            "STATE_CHANGE",
+            datetime(2019, 5, 25, 18, 55, 27, 17000, tzinfo=UTC),
+            "2019-05-25",
+            "agent-ARN",
+            "Available",
+            datetime(2019, 5, 25, 18, 43, 59, 49000, tzinfo=UTC),
+            "Basic Routing Profile",
+            "(Removed)",
+            True,
+            "Available",
+            1,
+        )
+    ]
+    contacts = query(
+        wh,
+        "select snapshot, contact_id, channel, initiation_method, state, state_started_at,"
+        " connected_to_agent_at, queued_at, queue_name from raw.agent_event_contacts c"
+        " where source_object like '%acw-1.json' order by snapshot",
+    )
+    connected = datetime(2019, 5, 25, 18, 55, 21, 11000, tzinfo=UTC)
+    assert contacts == [
+        ("current", "ContactId-1", "VOICE", "OUTBOUND", "ENDED",
+         datetime(2019, 5, 25, 18, 55, 27, 17000, tzinfo=UTC), connected, None, "BasicQueue"),
+        ("previous", "ContactId-1", "VOICE", "OUTBOUND", "CONNECTED", connected, connected, None,
+         "BasicQueue"),
+    ]  # fmt: skip
+    heartbeat = query(
+        wh,
+        "select current_next_status_name, current_next_status_enqueued_at, previous_status_name"
+        " from raw.agent_events where source_object like '%sample-1.json'",
+    )
+    assert heartbeat == [("Lunch", datetime(2019, 8, 13, 20, 58, 0, 4000, tzinfo=UTC), "Offline")]
+    assert query(
+        wh,
+        "select snapshot, channel, available_slots, maximum_slots from raw.agent_event_concurrency"
+        " where source_object like '%sample-1.json' order by snapshot, channel",
+    ) == [
+        ("current", "CHAT", 3, 3),
+        ("current", "VOICE", 1, 1),
+        ("previous", "CHAT", 3, 3),
+        ("previous", "VOICE", 1, 1),
+    ]
+    queues = query(
+        wh,
+        "select queue_name, channels, is_default_outbound from raw.agent_event_queues"
+        " where source_object like '%sample-1.json' and snapshot = 'current'"
+        " order by is_default_outbound, queue_name nulls first",
+    )
+    assert queues == [
+        (None, ["VOICE", "CHAT"], False),
+        ("Omni-channel-queue", ["CHAT", "VOICE"], False),
+        ("OutboundQueue", ["VOICE"], True),
+    ]
+    stored = query(wh, "select record from raw.agent_events where source_object like '%acw-2.json'")
+    assert orjson.loads(stored[0][0]) == real_event("acw-2")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "acw-1",
+        "acw-2",
+        "agentstatus-fragment-1",
+        "releasenotes-fragment-1",
+        "releasenotes-fragment-2",
+        "sample-1",
+        "sample-2",
+        "transfer-1",
+    ],
+)
+def test_documentation_originals_are_rejected_with_the_first_problem(
+    tmp_path: Path, name: str
+) -> None:
+    raw = (REAL_EVENTS / f"awsdocs-{name}.json").read_bytes()
+    write_object(tmp_path / "src" / HOUR / f"{name}.json", [raw], gz=False)
+    wh = tmp_path / "wh.duckdb"
+    summary = ingest(tmp_path / "src", wh)
+
+    assert not summary.ok and summary.records == 0
+    rows = query(wh, "select byte_offset, error, payload from raw.rejected_records")
+    assert rows, "an original must leave a rejection"
+    offset, error, payload = rows[0]
+    assert error.startswith("invalid JSON:")
+    assert bytes(payload) == raw[offset : offset + len(payload)]
+    comment = raw.find(b"//")
+    if comment != -1 and raw.find(b"{") == 0:
+        line = raw[:comment].count(b"\n") + 1
+        assert f"at byte {comment} (line {line}," in error
+    assert sum(len(p) for _, _, p in rows) >= len(raw.strip()) - len(rows) * 2
+
+
+def _framed(tmp_path: Path, data: bytes, name: str = "obj") -> tuple[Path, Path]:
+    """An archive with a single object holding exactly these bytes."""
+    path = tmp_path / "src" / HOUR / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    return tmp_path / "src", tmp_path / "wh.duckdb"
+
+
+@pytest.mark.parametrize("sep", [b"", b"\n", b"\r\n", b" \n"])
+def test_framings_load_every_record(tmp_path: Path, sep: bytes) -> None:
+    records = [orjson.dumps(event(f"e{i}", f"2026-11-02T08:00:0{i}.000Z")) for i in range(5)]
+    src, wh = _framed(tmp_path, gzip.compress(sep.join(records) + sep))
+    summary = ingest(src, wh)
+    assert summary.ok and summary.records == 5
+    offsets = [r[0] for r in query(wh, "select byte_offset from raw.agent_events order by 1")]
+    expected, at = [], 0
+    for r in records:
+        expected.append(at)
+        at += len(r) + len(sep)
+    assert offsets == expected
+
+
+def test_mixed_framing_and_brace_pairs_inside_strings(tmp_path: Path) -> None:
+    tricky = event("e-tricky", "2026-11-02T08:00:01.000Z", Note='say }{ and } {"EventId": "x"}')
+    data = (
+        orjson.dumps(event("e1", "2026-11-02T08:00:00.000Z"))
+        + orjson.dumps(tricky)
+        + b"\n"
+        + orjson.dumps(event("e2", "2026-11-02T08:00:02.000Z"), option=orjson.OPT_INDENT_2)
+        + orjson.dumps(event("e3", "2026-11-02T08:00:03.000Z"))
+    )
+    src, wh = _framed(tmp_path, data)
+    summary = ingest(src, wh)
+    assert summary.ok
+    ids = [r[0] for r in query(wh, "select event_id from raw.agent_events order by byte_offset")]
+    assert ids == ["e1", "e-tricky", "e2", "e3"]
+    note = query(wh, "select record->>'Note' from raw.agent_events where event_id = 'e-tricky'")
+    assert note == [('say }{ and } {"EventId": "x"}',)]
+
+
+def test_compression_is_recognised_by_magic_bytes_not_extension(tmp_path: Path) -> None:
+    body = orjson.dumps(event("e1", "2026-11-02T08:00:00.000Z")) + orjson.dumps(
+        event("e2", "2026-11-02T08:00:01.000Z")
+    )
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("records", body)
+    src = tmp_path / "src" / HOUR
+    src.mkdir(parents=True)
+    (src / "plain.gz").write_bytes(body)  # says gz, is not
+    (src / "gzipped").write_bytes(gzip.compress(body))  # no extension, is gzip
+    (src / "zipped.json").write_bytes(zipped.getvalue())
+    (src / "snappy.snappy").write_bytes(b"\xff\x06\x00\x00sNaPpY" + b"\x00" * 20)
+    (src / "broken.gz").write_bytes(gzip.compress(body)[:-30])
+    wh = tmp_path / "wh.duckdb"
+    summary = ingest(tmp_path / "src", wh)
+
+    assert summary.records == 6 and summary.rejected_objects == 2
+    rejected = dict(
+        query(wh, "select split_part(source_object, '/', -1), error from raw.rejected_records")
+    )
+    assert set(rejected) == {"snappy.snappy", "broken.gz"}
+    assert "Snappy" in rejected["snappy.snappy"]
+    assert "gzip object is corrupt or truncated" in rejected["broken.gz"]
+    assert query(wh, "select count(*) from raw.rejected_records where byte_offset is not null") == [
+        (0,)
+    ]
+
+
+def test_bad_records_are_rejected_and_their_neighbours_load(tmp_path: Path) -> None:
+    good = [orjson.dumps(event(f"g{i}", f"2026-11-02T08:00:0{i}.000Z")) for i in range(4)]
+    no_previous = event("g-login", "2026-11-02T08:00:05.000Z", "LOGIN")
+    del no_previous["PreviousAgentSnapshot"]
+    unknown_type = event("g-new", "2026-11-02T08:00:06.000Z", "SOMETHING_NEW", NewField={"a": 1})
+    next_status = real_event("sample-1")
+    ns = next_status["CurrentAgentSnapshot"]["NextAgentStatus"]
+    ns["EnqueueTimestamp"] = ns.pop("EnqueuedTimestamp")
+    next_status["EventId"] = "g-enqueue"
+    wrong_type = event("b-type", "2026-11-02T08:00:07.000Z")
+    wrong_type["CurrentAgentSnapshot"]["Contacts"] = "none"
+    bad = {
+        "truncated": good[0][:300],
+        "not-an-event": b'{"hello": "world"}',
+        "missing-id": orjson.dumps({k: v for k, v in event("x", "2026-11-02T08:00:00Z").items() if k != "EventId"}),
+        "bad-time": orjson.dumps(event("b-time", "yesterday")),
+        "wrong-type": orjson.dumps(wrong_type),
+        "array": b"[1, 2]",
+    }  # fmt: skip
+    parts = [
+        good[0],
+        bad["truncated"],
+        good[1],
+        bad["not-an-event"],
+        orjson.dumps(no_previous),
+        bad["missing-id"],
+        orjson.dumps(unknown_type),
+        bad["bad-time"],
+        good[2],
+        bad["wrong-type"],
+        orjson.dumps(next_status),
+        bad["array"],
+        good[3],
+    ]
+    src, wh = _framed(tmp_path, b"".join(parts))
+    data = b"".join(parts)
+    summary = ingest(src, wh)
+
+    loaded = {r[0] for r in query(wh, "select event_id from raw.agent_events")}
+    assert loaded == {"g0", "g1", "g2", "g3", "g-login", "g-new", "g-enqueue"}
+    assert summary.records == 7 and not summary.ok
+    rejected = query(wh, "select byte_offset, error, payload from raw.rejected_records order by 1")
+    for offset, _, payload in rejected:
+        assert data[offset : offset + len(payload)] == bytes(payload)
+    errors = [e for _, e, _ in rejected]
+    assert any(e.startswith("invalid JSON: unexpected") for e in errors)
+    assert (
+        "JSON object is not an agent event: it has none of EventId, EventType, EventTimestamp, AgentARN"
+        in errors
+    )
+    assert "agent event lacks required field(s) EventId" in errors
+    assert "EventTimestamp 'yesterday' is not an ISO 8601 timestamp" in errors
+    assert any(e.startswith("record does not fit the agent-event schema") for e in errors)
+    assert any("[1, 2]" in bytes(p).decode() for _, _, p in rejected)
+    assert query(
+        wh,
+        "select has_previous_snapshot, previous_status_name, event_type, record->'NewField'->>'a'"
+        " from raw.agent_events where event_id in ('g-login', 'g-new') order by event_id",
+    ) == [(False, None, "LOGIN", None), (True, "Available", "SOMETHING_NEW", "1")]
+    assert query(
+        wh,
+        "select current_next_status_enqueued_at from raw.agent_events where event_id = 'g-enqueue'",
+    ) == [(datetime(2019, 8, 13, 20, 58, 0, 4000, tzinfo=UTC),)]  # fmt: skip
+
+
+def test_duplicates_are_all_kept_in_raw(tmp_path: Path) -> None:
+    twice = event("same", "2026-11-02T08:00:00.000Z")
+    write_object(
+        tmp_path / "src" / HOUR / "a.gz", [twice, event("other", "2026-11-02T08:00:01.000Z")]
+    )
+    write_object(tmp_path / "src" / "2026/11/02/09" / "b.gz", [twice])
+    wh = tmp_path / "wh.duckdb"
+    ingest(tmp_path / "src", wh)
+    assert query(wh, "select count(*) from raw.agent_events where event_id = 'same'") == [(2,)]
+    assert query(wh, "select count(*) from raw.agent_event_contacts where event_id = 'same'") == [
+        (4,)
+    ]
+
+
+def test_reruns_load_only_new_objects_and_report_changed_ones(tmp_path: Path) -> None:
+    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    for n in range(7):
+        write_object(
+            src / HOUR / f"obj-{n}.gz",
+            [event(f"e{n}-{i}", f"2026-11-02T08:0{n}:0{i}.000Z") for i in range(3)],
+        )
+    first = ingest(src, wh, batch_objects=2)
+    assert (first.new, first.records, first.skipped) == (7, 21, 0)
+    before = counts(wh)
+
+    again = ingest(src, wh, batch_objects=2)
+    assert (again.new, again.records, again.skipped) == (0, 0, 7)
+    assert counts(wh) == before
+
+    write_object(src / "2026/11/02/09" / "late.gz", [event("late", "2026-11-02T08:59:59.000Z")])
+    added = ingest(src, wh)
+    assert (added.new, added.records, added.skipped) == (1, 1, 7)
+    assert counts(wh)["agent_events"] == before["agent_events"] + 1
+
+    changed = src / HOUR / "obj-3.gz"
+    write_object(changed, [event("rewritten", "2026-11-02T08:03:00.000Z")])
+    report = ingest(src, wh)
+    assert report.changed_objects == [str(changed.resolve())] and not report.ok
+    assert query(wh, "select count(*) from raw.agent_events where event_id = 'rewritten'") == [(0,)]
+    assert query(
+        wh,
+        "select count(*) from raw.rejected_records where error like 'object changed after it was loaded%'",
+    ) == [(1,)]
+    assert ingest(src, wh).changed_objects == [str(changed.resolve())]
+    assert query(wh, "select count(*) from raw.rejected_records") == [(1,)]
+    touched = src / HOUR / "obj-4.gz"
+    touched.write_bytes(touched.read_bytes())  # new mtime, same content
+    rerun = ingest(src, wh)
+    assert rerun.changed_objects == [str(changed.resolve())] and rerun.records == 0

@@ -21,19 +21,10 @@ class RawFrames:
     concurrency: pl.DataFrame
     queues: pl.DataFrame
 
-    @staticmethod
-    def concat(parts: list[RawFrames]) -> RawFrames:
-        """Several objects' frames as one."""
-        return RawFrames(
-            *(pl.concat([getattr(p, name) for p in parts]) for name in RawFrames.__annotations__)
-        )
 
-
-def flatten(nested: pl.DataFrame, source_object: str) -> RawFrames:
-    """The raw tables' rows for the parsed events of one object."""
-    base = nested.with_columns(
-        event_id=pl.col("EventId"), source_object=pl.lit(source_object, dtype=pl.String)
-    )
+def flatten(nested: pl.DataFrame) -> RawFrames:
+    """The raw tables' rows for parsed events."""
+    base = nested.with_columns(event_id=pl.col("EventId"))
     return RawFrames(
         events=_events(base),
         contacts=pl.concat([_contacts(base, snap) for snap in SNAPSHOTS]),

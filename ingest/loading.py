@@ -51,7 +51,7 @@ def loaded_objects(con: duckdb.DuckDBPyConnection) -> dict[str, LoadedObject]:
 
 def load_batch(
     con: duckdb.DuckDBPyConnection,
-    frames: RawFrames | None,
+    frames: RawFrames,
     rejections: list[Rejection],
     manifest: list[LoadedObject],
     ingested_at: datetime,
@@ -59,9 +59,8 @@ def load_batch(
     """Insert a batch's rows, rejections and manifest rows all at once or not at all."""
     con.begin()
     try:
-        if frames is not None:
-            for name, table in TABLES.items():
-                _insert(con, table, getattr(frames, name), ingested_at, name == "events")
+        for name, table in TABLES.items():
+            _insert(con, table, getattr(frames, name), ingested_at, name == "events")
         if rejections:
             _insert_new_rejections(con, _rejection_frame(rejections, ingested_at))
         if manifest:

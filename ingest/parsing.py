@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import orjson
 import polars as pl
 
-from ingest.splitting import Piece, candidate_spans, split_strictly
+from ingest.splitting import Split, split_strictly
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 REQUIRED = ("EventId", "EventType", "EventTimestamp", "AgentARN")
@@ -95,65 +95,77 @@ class Rejection:
 
 @dataclass(frozen=True)
 class Parsed:
-    """An object's good records as a nested frame, and its rejections."""
+    """Good records as a nested frame (with source_object, byte_offset, record), and rejections."""
 
     events: pl.DataFrame
     rejections: list[Rejection]
 
 
-def parse_object(data: bytes, key: str) -> Parsed:
-    """The agent events of one object's content; fast when all is well, precise when not."""
-    spans = candidate_spans(data)
-    lines = [data[start:end] for start, end in spans]
-    one_per_line = not any(b"\n" in line for line in lines)
-    frame = _read_lines(lines) if one_per_line else None
+def parse_batch(splits: list[Split]) -> Parsed:
+    """The agent events of several objects: one read when all is well, precise where not."""
+    fast = [s for s in splits if s.one_per_line]
+    parts = _parse_fast(fast) if fast else []
+    parts += [_parse_precisely(s) for s in splits if not s.one_per_line]
+    events = pl.concat([p.events for p in parts]) if parts else _with_provenance(_empty(), [])
+    checked = _validated(events)
+    rejections = [r for p in parts for r in p.rejections] + checked.rejections
+    return Parsed(checked.events, rejections)
+
+
+def _parse_fast(splits: list[Split]) -> list[Parsed]:
+    """Objects read together as NDJSON; a group that fails is halved until the culprit is alone."""
+    lines = [memoryview(s.data)[a:b] for s in splits for a, b in s.spans]
+    frame = _read_lines(lines)
     if frame is not None:
-        offsets = [start for start, _ in spans]
-        return _validated(_with_provenance(frame, offsets, lines), key)
-    return _parse_precisely(data, key)
+        return [Parsed(_with_provenance(frame, splits), [])]
+    if len(splits) == 1:
+        return [_parse_precisely(splits[0])]
+    middle = len(splits) // 2
+    return _parse_fast(splits[:middle]) + _parse_fast(splits[middle:])
 
 
-def _parse_precisely(data: bytes, key: str) -> Parsed:
-    """Record-by-record parse: every bad record rejected with its reason and offset."""
+def _parse_precisely(split: Split) -> Parsed:
+    """Record-by-record parse of one object: every bad record rejected with reason and offset."""
+    key, data = split.key, split.data
     rejections: list[Rejection] = []
-    frames: list[pl.DataFrame] = []
-    good: list[tuple[Piece, bytes]] = []
+    good: list[tuple[int, int, bytes]] = []
     for piece in split_strictly(data):
         payload = data[piece.start : piece.end]
         if piece.error is not None:
             rejections.append(Rejection(key, piece.start, piece.error, payload))
             continue
         value = orjson.loads(payload)
-        if not isinstance(value, dict):
-            kind = type(value).__name__.replace("str", "string").replace("dict", "object")
-            error = f"JSON value is a {kind}, not an agent event object"
-            rejections.append(Rejection(key, piece.start, error, payload))
+        if isinstance(value, dict):
+            good.append((piece.start, piece.end, orjson.dumps(value)))
             continue
-        good.append((piece, orjson.dumps(value)))
-    frame = _read_lines([compact for _, compact in good])
-    if frame is not None:
-        frames.append(_with_provenance(frame, [p.start for p, _ in good], _originals(data, good)))
-    else:
-        for piece, compact in good:
-            single = _read_lines([compact])
-            payload = data[piece.start : piece.end]
-            if single is None:
-                error = f"record does not fit the agent-event schema: {_schema_error(compact)}"
-                rejections.append(Rejection(key, piece.start, error, payload))
-            else:
-                frames.append(_with_provenance(single, [piece.start], [payload]))
-    events = pl.concat(frames) if frames else _empty()
-    parsed = _validated(events, key)
-    everything = sorted(rejections + parsed.rejections, key=lambda r: r.byte_offset or 0)
-    return Parsed(parsed.events, everything)
+        kind = {"list": "an array", "str": "a string"}.get(type(value).__name__, "a scalar")
+        error = f"JSON value is {kind}, not an agent event object"
+        rejections.append(Rejection(key, piece.start, error, payload))
+    frame = _read_lines([compact for _, _, compact in good])
+    if frame is None:
+        frame, misfits = _read_one_by_one(key, data, good)
+        rejections += misfits
+        good = [g for g in good if g[0] not in {m.byte_offset for m in misfits}]
+    spans = [(start, end) for start, end, _ in good]
+    return Parsed(_with_provenance(frame, [Split(key, data, spans)]), rejections)
 
 
-def _originals(data: bytes, good: list[tuple[Piece, bytes]]) -> list[bytes]:
-    """The records' bytes as received."""
-    return [data[p.start : p.end] for p, _ in good]
+def _read_one_by_one(
+    key: str, data: bytes, good: list[tuple[int, int, bytes]]
+) -> tuple[pl.DataFrame, list[Rejection]]:
+    """Each record read alone: the frame of those that fit the schema, and the misfits."""
+    frames, misfits = [], []
+    for start, end, compact in good:
+        single = _read_lines([compact])
+        if single is None:
+            error = f"record does not fit the agent-event schema: {_schema_error(compact)}"
+            misfits.append(Rejection(key, start, error, data[start:end]))
+        else:
+            frames.append(single)
+    return (pl.concat(frames) if frames else _empty()), misfits
 
 
-def _read_lines(lines: list[bytes]) -> pl.DataFrame | None:
+def _read_lines(lines: list[bytes] | list[memoryview]) -> pl.DataFrame | None:
     """One-line JSON records as a nested frame, or None if any does not parse or fit."""
     if not lines:
         return _empty()
@@ -177,37 +189,39 @@ def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=EVENT_SCHEMA)
 
 
-def _with_provenance(frame: pl.DataFrame, offsets: list[int], records: list[bytes]) -> pl.DataFrame:
-    """The frame with each record's byte offset and its text as received."""
-    texts = [record.decode("utf-8", "replace") for record in records]
+def _with_provenance(frame: pl.DataFrame, splits: list[Split]) -> pl.DataFrame:
+    """The frame with each record's object, byte offset and text as received."""
     return frame.with_columns(
-        byte_offset=pl.Series(offsets, dtype=pl.Int64),
-        record=pl.Series(texts, dtype=pl.String),
+        source_object=pl.Series([s.key for s in splits for _ in s.spans], dtype=pl.String),
+        byte_offset=pl.Series([a for s in splits for a, _ in s.spans], dtype=pl.Int64),
+        record=pl.Series(
+            [s.data[a:b].decode("utf-8", "replace") for s in splits for a, b in s.spans],
+            dtype=pl.String,
+        ),
     )
 
 
-def _validated(events: pl.DataFrame, key: str) -> Parsed:
+def _validated(events: pl.DataFrame) -> Parsed:
     """Events with required fields and a readable EventTimestamp; the others rejected."""
     checked = events.with_columns(
         event_timestamp=pl.col("EventTimestamp").str.to_datetime(
             TIMESTAMP_FORMAT, time_unit="ms", time_zone="UTC", strict=False
         )
     )
-    problem = pl.concat_str(
-        [pl.when(pl.col(name).is_null()).then(pl.lit(name)).otherwise(None) for name in REQUIRED],
+    missing = pl.concat_str(
+        [pl.when(pl.col(name).is_null()).then(pl.lit(name)) for name in REQUIRED],
         separator=", ",
         ignore_nulls=True,
     )
     bad_time = pl.col("EventTimestamp").is_not_null() & pl.col("event_timestamp").is_null()
-    checked = checked.with_columns(_missing=problem, _bad_time=bad_time)
+    checked = checked.with_columns(_missing=missing, _bad_time=bad_time)
     invalid = (pl.col("_missing") != "") | pl.col("_bad_time")
-    bad = checked.filter(invalid)
-    rejections = [_rejection(row, key) for row in bad.iter_rows(named=True)]
+    rejections = [_rejection(row) for row in checked.filter(invalid).iter_rows(named=True)]
     good = checked.filter(~invalid).drop("_missing", "_bad_time")
     return Parsed(good, rejections)
 
 
-def _rejection(row: dict, key: str) -> Rejection:
+def _rejection(row: dict) -> Rejection:
     """The rejection of a parsed record that is not a usable agent event."""
     missing = row["_missing"]
     if missing and len(missing.split(", ")) == len(REQUIRED):
@@ -216,4 +230,4 @@ def _rejection(row: dict, key: str) -> Rejection:
         error = f"agent event lacks required field(s) {missing}"
     else:
         error = f"EventTimestamp {row['EventTimestamp']!r} is not an ISO 8601 timestamp"
-    return Rejection(key, row["byte_offset"], error, row["record"].encode())
+    return Rejection(row["source_object"], row["byte_offset"], error, row["record"].encode())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -14,21 +15,22 @@ import duckdb
 import fsspec
 
 from ingest.config import Settings
-from ingest.flattening import RawFrames, flatten
+from ingest.flattening import flatten
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
 from ingest.loading import LoadedObject, connect, load_batch, loaded_objects
-from ingest.parsing import Rejection, parse_object
+from ingest.parsing import Rejection, parse_batch
 from ingest.reading import UnreadableObject, decompress, read_bytes
+from ingest.splitting import Split, split_object
 
 
 @dataclass(frozen=True)
 class ObjectResult:
-    """What one object yielded: its manifest row, its rows and its rejections."""
+    """What reading one object gave: its manifest row and its split content, or why not."""
 
     info: ObjectInfo
     manifest: LoadedObject
-    frames: RawFrames | None
-    rejections: list[Rejection]
+    split: Split | None
+    rejection: Rejection | None = None
     changed_since: LoadedObject | None = None
 
 
@@ -108,29 +110,18 @@ def _processed(
 def _process(
     fs: fsspec.AbstractFileSystem, info: ObjectInfo, before: LoadedObject | None
 ) -> ObjectResult:
-    """One object read, checked against what was loaded before, parsed and flattened."""
+    """One object read, checked against what was loaded before, decompressed and split."""
     data = read_bytes(fs, info.key)
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     row = LoadedObject(info.key, len(data), info.version, md5, 0, 0)
     if before is not None:
-        if before.md5 == md5:
-            return ObjectResult(info, row, None, [])
-        return ObjectResult(info, row, None, [], changed_since=before)
+        return ObjectResult(info, row, None, changed_since=None if before.md5 == md5 else before)
     try:
         content = decompress(data)
     except UnreadableObject as exc:
         rejection = Rejection(info.key, None, f"object cannot be read: {exc}", None)
-        return ObjectResult(info, _counted(row, 0, 1), None, [rejection])
-    parsed = parse_object(content, info.key)
-    frames = flatten(parsed.events, info.key)
-    return ObjectResult(
-        info, _counted(row, parsed.events.height, len(parsed.rejections)), frames, parsed.rejections
-    )
-
-
-def _counted(row: LoadedObject, records: int, rejected: int) -> LoadedObject:
-    """A manifest row with its record counts filled in."""
-    return LoadedObject(row.source_object, row.size_bytes, row.etag, row.md5, records, rejected)
+        return ObjectResult(info, row, None, rejection)
+    return ObjectResult(info, row, split_object(content, info.key))
 
 
 def _batches(
@@ -141,7 +132,7 @@ def _batches(
     records = 0
     for result in results:
         batch.append(result)
-        records += result.manifest.records
+        records += len(result.split.spans) if result.split else 0
         if records >= max_records or len(batch) >= max_objects:
             yield batch
             batch, records = [], 0
@@ -152,28 +143,29 @@ def _batches(
 def _load(
     con: duckdb.DuckDBPyConnection, batch: list[ObjectResult], summary: IngestSummary
 ) -> None:
-    """One batch committed, and counted in the summary."""
-    at = datetime.now(UTC)
-    frames = [r.frames for r in batch if r.frames is not None]
-    rejections = [rej for r in batch for rej in r.rejections]
-    changed = [r for r in batch if r.changed_since is not None]
-    rejections += [_changed_rejection(r) for r in changed]
-    manifest = [r.manifest for r in batch if r.changed_since is None]
-    load_batch(con, RawFrames.concat(frames) if frames else None, rejections, manifest, at)
+    """One batch parsed, flattened and committed, and counted in the summary."""
+    parsed = parse_batch([r.split for r in batch if r.split is not None])
+    rejections = parsed.rejections + [r.rejection for r in batch if r.rejection is not None]
+    rejections += [_changed_rejection(r) for r in batch if r.changed_since is not None]
+    loaded = Counter(parsed.events.get_column("source_object").to_list())
+    rejected = Counter(r.source_object for r in rejections)
+    manifest = [
+        replace(r.manifest, records=loaded[r.info.key], rejected=rejected[r.info.key])
+        for r in batch
+        if r.changed_since is None
+    ]
+    load_batch(con, flatten(parsed.events), rejections, manifest, datetime.now(UTC))
     for r in batch:
         if r.changed_since is not None:
             summary.changed_objects.append(r.info.key)
-            continue
-        summary.bytes_read += r.manifest.size_bytes
-        if r.frames is None and not r.rejections:
+        elif r.split is None and r.rejection is None:
             summary.skipped += 1
-            continue
-        summary.new += 1
-        summary.records += r.manifest.records
-        if r.frames is None and r.rejections:
-            summary.rejected_objects += 1
         else:
-            summary.rejected_records += len(r.rejections)
+            summary.new += 1
+            summary.bytes_read += r.manifest.size_bytes
+            summary.rejected_objects += r.rejection is not None
+    summary.records += parsed.events.height
+    summary.rejected_records += len(parsed.rejections)
     summary.rejections += rejections
 
 

@@ -13,6 +13,25 @@ MAX_MERGE = 16
 
 
 @dataclass(frozen=True)
+class Split:
+    """An object's content cut at its candidate record boundaries, not parsed yet."""
+
+    key: str
+    data: bytes
+    spans: list[tuple[int, int]]
+
+    @property
+    def one_per_line(self) -> bool:
+        """Whether no candidate record spans several lines (so they can be read as NDJSON)."""
+        return all(self.data.find(b"\n", start, end) == -1 for start, end in self.spans)
+
+
+def split_object(data: bytes, key: str) -> Split:
+    """An object's content with its candidate record spans."""
+    return Split(key, data, candidate_spans(data))
+
+
+@dataclass(frozen=True)
 class Piece:
     """A span of the content: a complete JSON value, or bytes that are not one (with why)."""
 

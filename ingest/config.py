@@ -9,6 +9,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = Path("warehouse/connect.duckdb")
 DEFAULT_SAMPLE = Path("sample-archive")
+DUCKDB_CONFIG = {"memory_limit": "512MB"}
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,8 @@ class Settings:
 
     source: str
     warehouse: Path
-    batch_records: int = 50_000
-    batch_objects: int = 500
+    batch_bytes: int = 32 * 2**20
+    batch_objects: int = 1_000
     read_threads: int = 4
 
     @property

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from functools import partial
+from typing import Protocol, TypeVar
 
 import duckdb
 import fsspec
 
 from ingest.config import Settings
-from ingest.flattening import flatten
+from ingest.flattening import RawFrames, flatten
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
 from ingest.loading import LoadedObject, connect, load_batch, loaded_objects
-from ingest.parsing import Rejection, parse_batch
+from ingest.parsing import Parsed, Rejection, parse_batch
 from ingest.reading import UnreadableObject, decompress, read_bytes
 from ingest.splitting import Split, split_object
 
@@ -55,6 +56,10 @@ class IngestSummary:
         return not (self.rejected_records or self.rejected_objects or self.changed_objects)
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
 class Reporter(Protocol):
     """Who is told how far the run has got."""
 
@@ -78,39 +83,38 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
         summary.listed, summary.skipped = len(listing), len(listing) - len(todo)
         if reporter:
             reporter.listed(len(todo))
-        results = _processed(fs, todo, known, settings.read_threads)
-        for batch in _batches(results, settings.batch_records, settings.batch_objects):
-            _load(con, batch, summary)
-            if reporter:
-                for result in batch:
-                    reporter.loaded(result.info)
+        with ThreadPoolExecutor(settings.read_threads) as readers, ThreadPoolExecutor(1) as parser:
+            results = _ahead(readers, partial(_process, fs, known), todo, settings.read_threads * 2)
+            batches = _batches(results, settings.batch_bytes, settings.batch_objects)
+            for batch in _ahead(parser, _prepare, batches, 1):
+                _load(con, batch, summary)
+                if reporter:
+                    for result in batch.objects:
+                        reporter.loaded(result.info)
     finally:
         con.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _processed(
-    fs: fsspec.AbstractFileSystem,
-    todo: list[ObjectInfo],
-    known: dict[str, LoadedObject],
-    threads: int,
-) -> Iterator[ObjectResult]:
-    """Each object read and parsed on a pool of threads, in listing order, a few ahead."""
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending: list[Future[ObjectResult]] = []
-        for info in todo:
-            pending.append(pool.submit(_process, fs, info, known.get(info.key)))
-            if len(pending) >= threads * 2:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+def _ahead(
+    pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], depth: int
+) -> Iterator[R]:
+    """fn over items on the pool, in order, with at most depth results waiting ahead."""
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > depth:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _process(
-    fs: fsspec.AbstractFileSystem, info: ObjectInfo, before: LoadedObject | None
+    fs: fsspec.AbstractFileSystem, known: dict[str, LoadedObject], info: ObjectInfo
 ) -> ObjectResult:
     """One object read, checked against what was loaded before, decompressed and split."""
+    before = known.get(info.key)
     data = read_bytes(fs, info.key)
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     row = LoadedObject(info.key, len(data), info.version, md5, 0, 0)
@@ -125,26 +129,39 @@ def _process(
 
 
 def _batches(
-    results: Iterable[ObjectResult], max_records: int, max_objects: int
+    results: Iterable[ObjectResult], max_bytes: int, max_objects: int
 ) -> Iterator[list[ObjectResult]]:
-    """Results grouped into batches of bounded size."""
+    """Results grouped into batches of bounded content size and object count."""
     batch: list[ObjectResult] = []
-    records = 0
+    size = 0
     for result in results:
         batch.append(result)
-        records += len(result.split.spans) if result.split else 0
-        if records >= max_records or len(batch) >= max_objects:
+        size += len(result.split.data) if result.split else 0
+        if size >= max_bytes or len(batch) >= max_objects:
             yield batch
-            batch, records = [], 0
+            batch, size = [], 0
     if batch:
         yield batch
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection, batch: list[ObjectResult], summary: IngestSummary
-) -> None:
-    """One batch parsed, flattened and committed, and counted in the summary."""
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch of objects with their records parsed and flattened, ready to load."""
+
+    objects: list[ObjectResult]
+    parsed: Parsed
+    frames: RawFrames
+
+
+def _prepare(batch: list[ObjectResult]) -> PreparedBatch:
+    """Parse and flatten a batch's records."""
     parsed = parse_batch([r.split for r in batch if r.split is not None])
+    return PreparedBatch(batch, parsed, flatten(parsed.events))
+
+
+def _load(con: duckdb.DuckDBPyConnection, prepared: PreparedBatch, summary: IngestSummary) -> None:
+    """One batch committed, and counted in the summary."""
+    batch, parsed = prepared.objects, prepared.parsed
     rejections = parsed.rejections + [r.rejection for r in batch if r.rejection is not None]
     rejections += [_changed_rejection(r) for r in batch if r.changed_since is not None]
     loaded = Counter(parsed.events.get_column("source_object").to_list())
@@ -154,7 +171,7 @@ def _load(
         for r in batch
         if r.changed_since is None
     ]
-    load_batch(con, flatten(parsed.events), rejections, manifest, datetime.now(UTC))
+    load_batch(con, prepared.frames, rejections, manifest, datetime.now(UTC))
     for r in batch:
         if r.changed_since is not None:
             summary.changed_objects.append(r.info.key)

@@ -60,7 +60,7 @@ create table if not exists raw.agent_events (
     source_object varchar not null,
     byte_offset bigint not null,
     ingested_at timestamptz not null,
-    record json not null
+    record json using compression zstd not null
 );
 
 create table if not exists raw.agent_event_contacts (

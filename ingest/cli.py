@@ -11,8 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, Settings, settings_from
 from ingest.listing import ObjectInfo
-from ingest.pipeline import IngestSummary, run_ingest
-from ingest.transform import dbt, dbt_build
+from ingest.nightly import run_nightly
+from ingest.pipeline import IngestSummary
+from ingest.publishing import WarehouseBusy
+from ingest.transform import DbtResult, dbt
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
@@ -27,6 +29,7 @@ WarehouseOpt = Annotated[
 ]
 FullRefreshOpt = Annotated[bool, typer.Option(help="rebuild incremental models from scratch")]
 MAX_SHOWN = 10
+EXIT_BUSY = 75
 
 
 class ProgressBar:
@@ -44,15 +47,36 @@ class ProgressBar:
         """Advance by one object."""
         self.progress.advance(self.task)
 
+    def finished(self, summary: IngestSummary) -> None:
+        """Remove the bar and print the summary."""
+        self.progress.remove_task(self.task)
+        _print_summary(summary)
 
-def _ingest(settings: Settings) -> IngestSummary:
-    """The ingest with a progress bar and the closing summary."""
-    _ensure_sample(settings)
+
+def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: bool) -> None:
+    """Run the job's steps with a progress bar, print what happened, exit with its status."""
+    if ingest:
+        _ensure_sample(settings)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
-        summary = run_ingest(settings, ProgressBar(progress))
-    _print_summary(summary)
-    return summary
+    try:
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+            result = run_nightly(
+                settings,
+                ingest=ingest,
+                build=build,
+                full_refresh=full_refresh,
+                reporter=ProgressBar(bar),
+            )
+    except WarehouseBusy as busy:
+        console.print(f"not started: {busy}", markup=False)
+        raise typer.Exit(EXIT_BUSY) from None
+    if result.dbt:
+        _print_dbt(result.dbt)
+    if not result.published:
+        console.print(
+            f"not published: {settings.warehouse} is unchanged; nothing of this run is lost"
+        )
+    raise typer.Exit(0 if result.ok else 1)
 
 
 def _ensure_sample(settings: Settings) -> None:
@@ -79,30 +103,39 @@ def _print_summary(s: IngestSummary) -> None:
         console.print(f"  ... and {len(s.rejections) - MAX_SHOWN} more in raw.rejected_records")
 
 
+def _print_dbt(result: DbtResult) -> None:
+    """One line on the dbt build, naming what did not pass."""
+    if result.status == 0:
+        console.print("dbt build: every model built and every test passed")
+        return
+    console.print(
+        f"dbt build failed (exit {result.status}): {len(result.models_not_built)} models not "
+        f"built, {len(result.tests_failed)} tests failed"
+    )
+    for name in [*result.models_not_built, *result.tests_failed][:MAX_SHOWN]:
+        console.print(f"  {name}", markup=False)
+
+
 @app.command()
 def ingest(source: SourceOpt = None, warehouse: WarehouseOpt = None) -> None:
     """Load new Firehose objects into the warehouse's raw schema."""
-    summary = _ingest(settings_from(source, warehouse))
-    raise typer.Exit(0 if summary.ok else 1)
+    _nightly(settings_from(source, warehouse), ingest=True, build=False, full_refresh=False)
 
 
 @app.command()
 def build(warehouse: WarehouseOpt = None, full_refresh: FullRefreshOpt = False) -> None:
     """Build the staging and marts models and run the dbt tests."""
-    raise typer.Exit(dbt_build(settings_from(None, warehouse).warehouse, full_refresh))
+    settings = settings_from(None, warehouse)
+    _nightly(settings, ingest=False, build=True, full_refresh=full_refresh)
 
 
 @app.command()
 def run(
     source: SourceOpt = None, warehouse: WarehouseOpt = None, full_refresh: FullRefreshOpt = False
 ) -> None:
-    """The nightly job: ingest, then dbt build."""
+    """The nightly job: ingest, then dbt build, published atomically."""
     settings = settings_from(source, warehouse)
-    summary = _ingest(settings)
-    status = dbt_build(settings.warehouse, full_refresh)
-    if status:
-        console.print(f"dbt build failed (exit {status}): see the dbt output above")
-    raise typer.Exit(1 if status or not summary.ok else 0)
+    _nightly(settings, ingest=True, build=True, full_refresh=full_refresh)
 
 
 @app.command()

@@ -32,4 +32,14 @@ def settings_from(source: str | None, warehouse: str | Path | None) -> Settings:
     """Settings from explicit values, falling back to SOURCE / WAREHOUSE and the defaults."""
     src = source or os.environ.get("SOURCE") or str(DEFAULT_SAMPLE)
     wh = Path(warehouse or os.environ.get("WAREHOUSE") or DEFAULT_WAREHOUSE)
-    return Settings(source=src, warehouse=wh)
+    tuning = {
+        name: int(os.environ[env])
+        for name, env in (
+            ("batch_objects", "INGEST_BATCH_OBJECTS"),
+            ("read_threads", "INGEST_THREADS"),
+        )
+        if env in os.environ
+    }
+    if "INGEST_BATCH_MB" in os.environ:
+        tuning["batch_bytes"] = int(os.environ["INGEST_BATCH_MB"]) * 2**20
+    return Settings(source=src, warehouse=wh, **tuning)

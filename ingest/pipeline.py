@@ -69,6 +69,9 @@ class Reporter(Protocol):
     def loaded(self, info: ObjectInfo) -> None:
         """One object is committed."""
 
+    def finished(self, summary: IngestSummary) -> None:
+        """The ingest is over."""
+
 
 def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSummary:
     """Load every object of the source not loaded before into the warehouse's raw schema."""
@@ -94,6 +97,8 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
     finally:
         con.close()
     summary.seconds = time.perf_counter() - started
+    if reporter:
+        reporter.finished(summary)
     return summary
 
 

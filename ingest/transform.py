@@ -2,29 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.config import PROJECT_ROOT
+
+RUN_RESULTS = PROJECT_ROOT / "target" / "run_results.json"
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """How a dbt command ended: its exit status, and which models and tests did not pass."""
+
+    status: int
+    models_not_built: list[str]
+    tests_failed: list[str]
+
+    @property
+    def publishable(self) -> bool:
+        """Whether every model was built, so the marts are complete and consistent."""
+        return not self.models_not_built and self.status in (0, 1)
 
 
 def dbt(command: list[str], warehouse: Path) -> int:
     """Run one dbt command against the warehouse file; its exit status."""
     executable = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "WAREHOUSE": str(warehouse.resolve())}
-    args = [
-        str(executable),
-        *command,
-        "--project-dir",
-        str(PROJECT_ROOT),
-        "--profiles-dir",
-        str(PROJECT_ROOT),
+    project = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
+    return subprocess.run([str(executable), *command, *project], env=env, check=False).returncode
+
+
+def dbt_build(warehouse: Path, full_refresh: bool = False) -> DbtResult:
+    """Build every model and run every test."""
+    RUN_RESULTS.unlink(missing_ok=True)
+    status = dbt(["build", *(["--full-refresh"] if full_refresh else [])], warehouse)
+    if not RUN_RESULTS.exists():
+        return DbtResult(status, ["(dbt did not run)"], [])
+    results = json.loads(RUN_RESULTS.read_text())["results"]
+    not_built = [
+        r["unique_id"]
+        for r in results
+        if r["unique_id"].startswith("model.") and r["status"] != "success"
     ]
-    return subprocess.run(args, env=env, cwd=PROJECT_ROOT, check=False).returncode
-
-
-def dbt_build(warehouse: Path, full_refresh: bool = False) -> int:
-    """Build every model and run every test; its exit status."""
-    return dbt(["build", *(["--full-refresh"] if full_refresh else [])], warehouse)
+    failed = [
+        r["unique_id"]
+        for r in results
+        if r["unique_id"].startswith("test.") and r["status"] in ("fail", "error")
+    ]
+    return DbtResult(status, not_built, failed)

@@ -1,0 +1,79 @@
+"""Write to a private copy of the warehouse under a lock, then swap it in atomically.
+
+DuckDB lets one process write a file, and a writer cannot open a file that readers hold.
+So every write (ingest, dbt) goes to `<warehouse>.building`, which replaces the warehouse
+with one atomic rename when it is complete: analysts' open connections keep the old file,
+new ones get the new one, and nobody ever sees half a night. A crash leaves the warehouse
+as it was; the next run starts again from it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+
+class WarehouseBusy(Exception):
+    """Another run holds the warehouse's lock."""
+
+
+@contextmanager
+def run_lock(warehouse: Path) -> Iterator[None]:
+    """Hold the warehouse's run lock, or raise WarehouseBusy naming who holds it."""
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "an unknown process"
+            raise WarehouseBusy(
+                f"{warehouse} is being written by {holder}; wait for that run to finish "
+                f"(or stop it: a stopped run leaves the warehouse as it was) and run again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {started}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
+def building_path(warehouse: Path) -> Path:
+    """Where the next version of the warehouse is built."""
+    return warehouse.with_name(warehouse.name + ".building")
+
+
+def start_building(warehouse: Path) -> Path:
+    """A fresh private copy of the warehouse (or no file, for a first run)."""
+    building = building_path(warehouse)
+    for leftover in (building, building.with_name(building.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    if warehouse.exists():
+        shutil.copyfile(warehouse, building)
+    return building
+
+
+def publish(building: Path, warehouse: Path) -> None:
+    """Checkpoint the built copy and make it the warehouse in one atomic rename."""
+    with duckdb.connect(str(building)) as con:
+        con.execute("checkpoint")
+    os.replace(building, warehouse)
+
+
+def discard(building: Path) -> None:
+    """Throw away a copy that must not be published."""
+    for path in (building, building.with_name(building.name + ".wal")):
+        path.unlink(missing_ok=True)

@@ -1,0 +1,137 @@
+"""The nightly job as users run it: the CLI, exit status, publishing, locking and crashes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import counts, event, query, write_object
+
+from ingest.publishing import building_path, run_lock
+from ingest.sample import generate_archive
+
+CLI = str(Path(sys.executable).with_name("connect-warehouse"))
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run the command line as a user would, capturing its output."""
+    return subprocess.run([CLI, *args], capture_output=True, text=True, check=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def sample_warehouse(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    """A warehouse built by `run` from a small generated archive."""
+    root = tmp_path_factory.mktemp("nightly")
+    generate_archive(root / "archive", agents=4, days=2, seed=7)
+    warehouse = root / "wh" / "connect.duckdb"
+    result = cli("run", "--source", str(root / "archive"), "--warehouse", str(warehouse))
+    return root, warehouse, result
+
+
+def test_run_builds_every_contract_table_and_exits_zero(sample_warehouse) -> None:
+    _, warehouse, result = sample_warehouse
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every model built and every test passed" in result.stderr
+    assert re.search(r"ingest: \d+ new objects, 0 skipped; [\d,]+ records loaded", result.stderr)
+    for table in ("fct_agent_status", "dim_routing_profile", "dim_agent", "dim_queue",
+                  "fct_agent_contacts", "agg_agent_status_daily"):  # fmt: skip
+        assert query(warehouse, f"select count(*) > 0 from marts.{table}") == [(True,)], table
+    assert query(warehouse, "select count(*) from staging.stg_agent_events") == query(
+        warehouse, "select count(distinct event_id) from raw.agent_events"
+    )
+    assert not building_path(warehouse).exists()
+
+
+def test_readme_queries_run_on_the_sample_warehouse(sample_warehouse) -> None:
+    _, warehouse, _ = sample_warehouse
+    blocks = re.findall(r"```sql\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 5
+    for sql in blocks:
+        rows = query(warehouse, sql)
+        if "rejected_records" not in sql:
+            assert rows, f"README query returned nothing:\n{sql}"
+
+
+def test_rejections_make_the_exit_status_non_zero_and_say_where(tmp_path: Path) -> None:
+    src = tmp_path / "src" / "2026/11/02/08"
+    write_object(src / "good.gz", [event("e1", "2026-11-02T08:00:00.000Z")])
+    bad = src / "bad"
+    bad.write_bytes(b'{"EventId": "x", "EventType": "LOGIN"' + b"}{" + b'{"EventId"')
+    wh = tmp_path / "wh.duckdb"
+    result = cli("ingest", "--source", str(tmp_path / "src"), "--warehouse", str(wh))
+    assert result.returncode == 1
+    assert (
+        f"rejected: {bad} (byte 0): agent event lacks required field(s) EventTimestamp, AgentARN"
+        in result.stderr
+    )
+    assert f"rejected: {bad} (byte 38): invalid JSON" in result.stderr
+    assert counts(wh)["agent_events"] == 1
+
+
+def test_second_run_stops_naming_the_holder(tmp_path: Path) -> None:
+    wh = tmp_path / "wh.duckdb"
+    with run_lock(wh):
+        result = cli("ingest", "--source", str(tmp_path), "--warehouse", str(wh))
+    assert result.returncode == 75
+    assert f"is being written by pid {os.getpid()}" in result.stderr
+    assert not wh.exists()
+
+
+def test_readers_are_never_blocked_and_see_whole_nights(tmp_path: Path) -> None:
+    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    write_object(src / "2026/11/02/08/a.gz", [event("e1", "2026-11-02T08:00:00.000Z")])
+    assert cli("ingest", "--source", str(src), "--warehouse", str(wh)).returncode == 0
+    analyst = duckdb.connect(str(wh), read_only=True)
+    try:
+        write_object(src / "2026/11/02/09/b.gz", [event("e2", "2026-11-02T09:00:00.000Z")])
+        second = cli("ingest", "--source", str(src), "--warehouse", str(wh))
+        assert second.returncode == 0, second.stderr
+        assert analyst.execute("select count(*) from raw.agent_events").fetchall() == [(1,)]
+    finally:
+        analyst.close()
+    assert query(wh, "select count(*) from raw.agent_events") == [(2,)]
+
+
+def test_a_killed_ingest_leaves_the_warehouse_as_it_was_and_the_next_run_finishes(
+    tmp_path: Path,
+) -> None:
+    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    stats = generate_archive(src, agents=12, days=1, seed=3)
+    write_object(src / "0000/first.gz", [event("first", "2026-11-01T00:00:00.000Z")])
+    env = {**os.environ, "INGEST_BATCH_OBJECTS": "5"}
+    subprocess.run(
+        [CLI, "ingest", "--source", str(src / "0000"), "--warehouse", str(wh)], check=True, env=env
+    )
+    before = counts(wh)
+    proc = subprocess.Popen([CLI, "ingest", "--source", str(src), "--warehouse", str(wh)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    building = building_path(wh)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _written(building) < wh.stat().st_size + 2**20:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the ingest finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert counts(wh) == before
+
+    rerun = cli("ingest", "--source", str(src), "--warehouse", str(wh), env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert query(
+        wh, "select count(*), count(distinct (source_object, byte_offset)) from raw.agent_events"
+    ) == [(stats.events + stats.duplicates + 1,) * 2]
+
+
+def _written(building: Path) -> int:
+    """Bytes written so far to a warehouse being built and its write-ahead log."""
+    wal = building.with_name(building.name + ".wal")
+    return sum(p.stat().st_size for p in (building, wal) if p.exists())

@@ -1,0 +1,69 @@
+-- One row per event whose current snapshot carries a routing profile: the profile's
+-- versioned attributes as seen at that event time (AvailableSlots is state, not kept).
+
+with
+
+events as (
+    select event_id, event_timestamp, current_routing_profile_arn, current_routing_profile_name
+    from {{ ref('stg_agent_events') }}
+    where current_routing_profile_arn is not null
+),
+
+concurrency as (
+    select
+        event_id,
+        max(maximum_slots) filter (where channel = 'VOICE') as voice_max_slots,
+        max(maximum_slots) filter (where channel = 'CHAT') as chat_max_slots,
+        max(maximum_slots) filter (where channel in ('TASK', 'TASKS')) as task_max_slots,
+        list(channel || '=' || coalesce(maximum_slots::varchar, '') order by channel)
+            as channel_max_slots
+    from {{ ref('stg_agent_event_concurrency') }}
+    where snapshot = 'current' and channel is not null
+    group by event_id
+),
+
+queues as (
+    select
+        event_id,
+        max(queue_arn) filter (where is_default_outbound) as default_outbound_queue_arn,
+        -- the agent's own queue (Name null) is listed per agent, not part of the profile
+        list(distinct queue_arn order by queue_arn) filter (
+            where not is_default_outbound
+                and queue_name is not null
+                and queue_arn not like '%/queue/agent/%'
+        ) as inbound_queue_arns
+    from {{ ref('stg_agent_event_queues') }}
+    where snapshot = 'current'
+    group by event_id
+),
+
+joined as (
+    select
+        events.current_routing_profile_arn as routing_profile_arn,
+        events.event_id,
+        events.event_timestamp as observed_at,
+        events.current_routing_profile_name as routing_profile_name,
+        concurrency.voice_max_slots,
+        concurrency.chat_max_slots,
+        concurrency.task_max_slots,
+        coalesce(concurrency.channel_max_slots, []::varchar[]) as channel_max_slots,
+        queues.default_outbound_queue_arn,
+        coalesce(queues.inbound_queue_arns, []::varchar[]) as inbound_queue_arns
+    from events
+    left join concurrency on events.event_id = concurrency.event_id
+    left join queues on events.event_id = queues.event_id
+),
+
+final as (
+    select
+        *,
+        md5(to_json({
+            name: routing_profile_name,
+            max_slots: channel_max_slots,
+            outbound: default_outbound_queue_arn,
+            inbound: inbound_queue_arns
+        })::varchar) as attributes_hash
+    from joined
+)
+
+select * from final

@@ -1,0 +1,88 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='activity_date',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{%- set tz = "'" ~ var('reporting_timezone') ~ "'" %}
+
+-- Seconds per agent, day and status: closed intervals split at midnight in the
+-- reporting time zone (var `reporting_timezone`); open intervals count once closed.
+--
+-- Incremental: whole days are rebuilt from the first day of any interval that ends
+-- within `lookback_days` of the latest stored day (an interval closed tonight after a long
+-- open stretch pulls the rebuild back to its first day).
+
+with
+
+{% if is_incremental() %}
+stored_window as (
+    select timezone({{ tz }}, (max(activity_date) - {{ var('lookback_days') }})::timestamp)
+        as window_start
+    from {{ this }}
+),
+
+first_rebuilt_day as (
+    select coalesce(
+        least(
+            min(timezone({{ tz }}, started_at)::date),
+            (select timezone({{ tz }}, window_start)::date from stored_window)
+        ),
+        '-infinity'::date
+    ) as activity_date
+    from {{ ref('fct_agent_status') }}
+    where ended_at >= (select window_start from stored_window)
+),
+{% endif %}
+
+closed_intervals as (
+    select agent_arn, status_name, status_type, started_at, ended_at
+    from {{ ref('fct_agent_status') }}
+    where ended_at is not null
+    {% if is_incremental() %}
+        and ended_at > timezone({{ tz }}, (select activity_date from first_rebuilt_day)::timestamp)
+    {% endif %}
+),
+
+interval_days as (
+    select
+        *,
+        unnest(generate_series(
+            timezone({{ tz }}, started_at)::date::timestamp,
+            timezone({{ tz }}, ended_at)::date::timestamp,
+            interval 1 day
+        )) as local_midnight
+    from closed_intervals
+),
+
+day_segments as (
+    select
+        agent_arn,
+        status_name,
+        status_type,
+        local_midnight::date as activity_date,
+        greatest(started_at, timezone({{ tz }}, local_midnight)) as segment_start,
+        least(ended_at, timezone({{ tz }}, local_midnight + interval 1 day)) as segment_end
+    from interval_days
+),
+
+final as (
+    select
+        agent_arn,
+        activity_date,
+        status_name,
+        max(status_type) as status_type,
+        sum(epoch_us(segment_end) - epoch_us(segment_start)) / 1e6 as seconds,
+        count(*) as interval_segments
+    from day_segments
+    where segment_end > segment_start
+    {% if is_incremental() %}
+        and activity_date >= (select activity_date from first_rebuilt_day)
+    {% endif %}
+    group by agent_arn, activity_date, status_name
+)
+
+select * from final

@@ -1,0 +1,169 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='interval_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+-- One row per agent per status interval. An interval is a distinct (agent, status start
+-- time, status) seen in a current or previous snapshot; it ends where the agent's next
+-- interval starts (NULL while open). Attributes come from all of the interval's
+-- observations, so the result does not depend on the order events arrived in.
+--
+-- Incremental: intervals observed within `lookback_days` of the latest stored start are
+-- rebuilt from all of their observations; the stored intervals of the same agents from
+-- the earliest rebuilt one on (and the one just before it) are re-sequenced so that their
+-- ends follow late or new intervals.
+
+with
+
+{% if is_incremental() %}
+look_back as (
+    select
+        coalesce(max(started_at), '-infinity'::timestamptz)
+            - to_days({{ var('lookback_days') }}) as window_start
+    from {{ this }}
+),
+
+touched_intervals as (
+    select distinct agent_arn, status_started_at, status_key
+    from {{ ref('int_agent_status_observations') }}
+    where observed_at >= (select window_start from look_back)
+        or status_started_at >= (select window_start from look_back)
+),
+{% endif %}
+
+observations as (
+    select observations.*
+    from {{ ref('int_agent_status_observations') }} as observations
+    {% if is_incremental() %}
+    inner join touched_intervals
+        on observations.agent_arn = touched_intervals.agent_arn
+        and observations.status_started_at = touched_intervals.status_started_at
+        and observations.status_key = touched_intervals.status_key
+    {% endif %}
+),
+
+observed_intervals as (
+    select
+        md5(agent_arn || '|' || epoch_us(status_started_at)::varchar || '|' || status_key)
+            as interval_id,
+        agent_arn,
+        status_started_at as started_at,
+        status_key,
+        arg_max(status_arn, (observed_at, snapshot_order, event_id)) as status_arn,
+        arg_max(status_name, (observed_at, snapshot_order, event_id)) as status_name,
+        arg_max(status_type, (observed_at, snapshot_order, event_id))
+            filter (where status_type is not null) as status_type,
+        -- configuration in force at the start: from the interval's earliest observation
+        arg_min(username, (observed_at, snapshot_order, event_id))
+            filter (where username is not null) as username,
+        arg_min(routing_profile_arn, (observed_at, snapshot_order, event_id))
+            filter (where routing_profile_arn is not null) as routing_profile_arn,
+        min(observed_at) as first_seen_at,
+        max(observed_at) as last_seen_at,
+        count(distinct event_id) as observing_events
+    from observations
+    group by agent_arn, status_started_at, status_key
+),
+
+{% if is_incremental() %}
+rebuilt_agents as (
+    select agent_arn, min(started_at) as earliest_rebuilt_start
+    from observed_intervals
+    group by agent_arn
+),
+
+stored_intervals as (
+    select stored.*, rebuilt_agents.earliest_rebuilt_start
+    from {{ this }} as stored
+    inner join rebuilt_agents on stored.agent_arn = rebuilt_agents.agent_arn
+    where stored.interval_id not in (select interval_id from observed_intervals)
+),
+
+stored_neighbours as (
+    select * from stored_intervals
+    where started_at >= earliest_rebuilt_start
+    union all
+    (
+        select * from stored_intervals
+        where started_at < earliest_rebuilt_start
+        qualify row_number() over (partition by agent_arn order by started_at desc, status_key desc) = 1
+    )
+),
+{% endif %}
+
+all_intervals as (
+    select
+        interval_id, agent_arn, started_at, status_key, status_arn, status_name, status_type,
+        username, routing_profile_arn, first_seen_at, last_seen_at, observing_events
+    from observed_intervals
+    {% if is_incremental() %}
+    union all
+    select
+        interval_id, agent_arn, started_at, status_key, status_arn, status_name, status_type,
+        username, routing_profile_arn, first_seen_at, last_seen_at, observing_events
+    from stored_neighbours
+    {% endif %}
+),
+
+sequenced as (
+    select
+        *,
+        lead(started_at) over (partition by agent_arn order by started_at, status_key)
+            as ended_at
+    from all_intervals
+),
+
+agent_versions as (
+    select agent_key, agent_arn, version_number, valid_from, valid_to
+    from {{ ref('dim_agent') }}
+),
+
+routing_profile_versions as (
+    select routing_profile_key, routing_profile_arn, version_number, valid_from, valid_to
+    from {{ ref('dim_routing_profile') }}
+),
+
+final as (
+    select
+        sequenced.interval_id,
+        sequenced.agent_arn,
+        agent_versions.agent_key,
+        sequenced.username,
+        sequenced.status_name,
+        sequenced.status_arn,
+        sequenced.status_type,
+        sequenced.started_at,
+        sequenced.ended_at,
+        (epoch_us(sequenced.ended_at) - epoch_us(sequenced.started_at)) / 1e6
+            as duration_seconds,
+        sequenced.ended_at is null as is_open,
+        sequenced.routing_profile_arn,
+        routing_profile_versions.routing_profile_key,
+        sequenced.status_key,
+        sequenced.first_seen_at,
+        sequenced.last_seen_at,
+        sequenced.observing_events
+    from sequenced
+    -- the dimension version in force at the start (the first version for a status that
+    -- started before the agent's first event)
+    left join agent_versions
+        on sequenced.agent_arn = agent_versions.agent_arn
+        and (agent_versions.valid_from <= sequenced.started_at or agent_versions.version_number = 1)
+        and (agent_versions.valid_to is null or sequenced.started_at < agent_versions.valid_to)
+    left join routing_profile_versions
+        on sequenced.routing_profile_arn = routing_profile_versions.routing_profile_arn
+        and (
+            routing_profile_versions.valid_from <= sequenced.started_at
+            or routing_profile_versions.version_number = 1
+        )
+        and (
+            routing_profile_versions.valid_to is null
+            or sequenced.started_at < routing_profile_versions.valid_to
+        )
+)
+
+select * from final

@@ -94,7 +94,8 @@ def _print_summary(s: IngestSummary) -> None:
     console.print(
         f"ingest: {s.new} new objects, {s.skipped} skipped; {s.records:,} records loaded; "
         f"{s.rejected_records} records and {s.rejected_objects} objects rejected; "
-        f"{len(s.changed_objects)} changed; {s.seconds:.1f} s, {rate:,.0f} events/s"
+        f"{s.unfetched} not fetched (retried next run); {len(s.changed_objects)} changed; "
+        f"{s.seconds:.1f} s, {rate:,.0f} events/s"
     )
     for r in s.rejections[:MAX_SHOWN]:
         where = "whole object" if r.byte_offset is None else f"byte {r.byte_offset}"

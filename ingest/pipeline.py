@@ -33,6 +33,7 @@ class ObjectResult:
     split: Split | None
     rejection: Rejection | None = None
     changed_since: LoadedObject | None = None
+    retry: bool = False
 
 
 @dataclass
@@ -46,6 +47,7 @@ class IngestSummary:
     bytes_read: int = 0
     rejected_records: int = 0
     rejected_objects: int = 0
+    unfetched: int = 0
     changed_objects: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     seconds: float = 0.0
@@ -53,7 +55,9 @@ class IngestSummary:
     @property
     def ok(self) -> bool:
         """Whether everything listed was loaded with nothing rejected."""
-        return not (self.rejected_records or self.rejected_objects or self.changed_objects)
+        return not (
+            self.rejected_records or self.rejected_objects or self.unfetched or self.changed_objects
+        )
 
 
 T = TypeVar("T")
@@ -120,7 +124,12 @@ def _process(
 ) -> ObjectResult:
     """One object read, checked against what was loaded before, decompressed and split."""
     before = known.get(info.key)
-    data = read_bytes(fs, info.key)
+    try:
+        data = read_bytes(fs, info.key)
+    except Exception as exc:  # any failure to fetch: recorded, and retried next run
+        error = f"object could not be fetched ({type(exc).__name__}: {exc}); retried next run"
+        row = LoadedObject(info.key, info.size, info.version, "", 0, 1)
+        return ObjectResult(info, row, None, Rejection(info.key, None, error, None), retry=True)
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     row = LoadedObject(info.key, len(data), info.version, md5, 0, 0)
     if before is not None:
@@ -174,7 +183,7 @@ def _load(con: duckdb.DuckDBPyConnection, prepared: PreparedBatch, summary: Inge
     manifest = [
         replace(r.manifest, records=loaded[r.info.key], rejected=rejected[r.info.key])
         for r in batch
-        if r.changed_since is None
+        if r.changed_since is None and not r.retry
     ]
     load_batch(con, prepared.frames, rejections, manifest, datetime.now(UTC))
     for r in batch:
@@ -182,6 +191,8 @@ def _load(con: duckdb.DuckDBPyConnection, prepared: PreparedBatch, summary: Inge
             summary.changed_objects.append(r.info.key)
         elif r.split is None and r.rejection is None:
             summary.skipped += 1
+        elif r.retry:
+            summary.unfetched += 1
         else:
             summary.new += 1
             summary.bytes_read += r.manifest.size_bytes

@@ -52,7 +52,7 @@ def _events(base: pl.DataFrame) -> pl.DataFrame:
         pl.col("PreviousAgentSnapshot").is_not_null().alias("has_previous_snapshot"),
         *_snapshot_scalars("current"),
         *_snapshot_scalars("previous"),
-        pl.col("source_object", "byte_offset", "record"),
+        pl.col("source_object", "byte_offset", "record", "recovered_from_error_output"),
     )
 
 

@@ -167,7 +167,7 @@ def _parse_precisely(con: duckdb.DuckDBPyConnection, split: Split) -> Parsed:
         rejections += misfits
         good = [g for g in good if g[0] not in {m.byte_offset for m in misfits}]
     spans = [(start, end) for start, end, _ in good]
-    return Parsed(_with_provenance(frame, [Split(key, data, spans)]), rejections)
+    return Parsed(_with_provenance(frame, [Split(key, data, spans, split.recovered)]), rejections)
 
 
 def _read_one_by_one(
@@ -225,6 +225,9 @@ def _with_provenance(frame: pl.DataFrame, splits: list[Split]) -> pl.DataFrame:
         record=pl.Series(
             [s.data[a:b].decode("utf-8", "replace") for s in splits for a, b in s.spans],
             dtype=pl.String,
+        ),
+        recovered_from_error_output=pl.Series(
+            [s.recovered for s in splits for _ in s.spans], dtype=pl.Boolean
         ),
     )
 

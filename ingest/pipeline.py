@@ -20,7 +20,7 @@ from ingest.flattening import RawFrames, flatten
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
 from ingest.loading import LoadedObject, connect, load_batch, loaded_objects
 from ingest.parsing import Parsed, Rejection, parse_batch
-from ingest.reading import UnreadableObject, decompress, read_bytes
+from ingest.reading import UnreadableObject, decompress, read_bytes, unwrap_error_output
 from ingest.splitting import Split, split_object
 
 
@@ -48,6 +48,7 @@ class IngestSummary:
     rejected_records: int = 0
     rejected_objects: int = 0
     unfetched: int = 0
+    recovered: int = 0
     changed_objects: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     seconds: float = 0.0
@@ -139,6 +140,9 @@ def _process(
     except UnreadableObject as exc:
         rejection = Rejection(info.key, None, f"object cannot be read: {exc}", None)
         return ObjectResult(info, row, None, rejection)
+    recovered = unwrap_error_output(content)
+    if recovered is not None:
+        return ObjectResult(info, row, split_object(recovered, info.key, recovered=True))
     return ObjectResult(info, row, split_object(content, info.key))
 
 
@@ -198,6 +202,7 @@ def _load(con: duckdb.DuckDBPyConnection, prepared: PreparedBatch, summary: Inge
             summary.bytes_read += r.manifest.size_bytes
             summary.rejected_objects += r.rejection is not None
     summary.records += parsed.events.height
+    summary.recovered += parsed.events.get_column("recovered_from_error_output").sum()
     summary.rejected_records += len(parsed.rejections)
     summary.rejections += rejections
 

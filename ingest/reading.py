@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import io
 import zipfile
 import zlib
 
 import fsspec
+import orjson
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -47,3 +50,29 @@ def _unzip(data: bytes) -> bytes:
             return b"".join(archive.read(name) for name in archive.namelist())
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise UnreadableObject(f"ZIP object is corrupt or truncated ({exc})") from exc
+
+
+def unwrap_error_output(content: bytes) -> bytes | None:
+    """The original records inside Firehose error output, or None if this is not error output.
+
+    Firehose writes records it failed to process (under `processing-failed/`,
+    `format-conversion-failed/`, ...) as JSON lines with the record in base64 `rawData`.
+    A line that cannot be decoded is kept as it is, so that it is rejected downstream.
+    """
+    head = content[:4096]
+    if b'"rawData"' not in head or not (b"rrorCode" in head or b'"attemptsMade"' in head):
+        return None
+    records = []
+    for line in content.splitlines():
+        if line.strip():
+            records.append(_raw_data(line))
+    return b"\n".join(records)
+
+
+def _raw_data(line: bytes) -> bytes:
+    """The decoded rawData of one error-output line, or the line itself if it has none."""
+    try:
+        wrapper = orjson.loads(line)
+        return base64.b64decode(wrapper["rawData"], validate=True).strip()
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, binascii.Error):
+        return line

@@ -60,7 +60,8 @@ create table if not exists raw.agent_events (
     source_object varchar not null,
     byte_offset bigint not null,
     ingested_at timestamptz not null,
-    record json using compression zstd not null
+    record json using compression zstd not null,
+    recovered_from_error_output boolean not null default false
 );
 
 create table if not exists raw.agent_event_contacts (

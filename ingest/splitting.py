@@ -19,6 +19,7 @@ class Split:
     key: str
     data: bytes
     spans: list[tuple[int, int]]
+    recovered: bool = False
 
     @property
     def one_per_line(self) -> bool:
@@ -26,9 +27,9 @@ class Split:
         return all(self.data.find(b"\n", start, end) == -1 for start, end in self.spans)
 
 
-def split_object(data: bytes, key: str) -> Split:
+def split_object(data: bytes, key: str, recovered: bool = False) -> Split:
     """An object's content with its candidate record spans."""
-    return Split(key, data, candidate_spans(data))
+    return Split(key, data, candidate_spans(data), recovered)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import zipfile
@@ -307,3 +308,40 @@ def test_reruns_load_only_new_objects_and_report_changed_ones(tmp_path: Path) ->
     touched.write_bytes(touched.read_bytes())  # new mtime, same content
     rerun = ingest(src, wh)
     assert rerun.changed_objects == [str(changed.resolve())] and rerun.records == 0
+
+
+def test_firehose_error_output_is_decoded_and_marked_recovered(tmp_path: Path) -> None:
+    good = orjson.dumps(event("recovered-1", "2026-11-02T08:00:00.000Z"))
+    wrappers = [
+        {
+            "attemptsMade": 4,
+            "arrivalTimestamp": 1793606400000,
+            "errorCode": "Lambda.FunctionError",
+            "errorMessage": "The Lambda function was successfully invoked but it returned an error result.",
+            "attemptEndingTimestamp": 1793606460000,
+            "rawData": base64.b64encode(good).decode(),
+            "lambdaArn": "arn:aws:lambda:us-east-1:012345678901:function:transform:$LATEST",
+        },
+        {"attemptsMade": 1, "errorCode": "Lambda.FunctionError", "rawData": "not base64!"},
+    ]
+    path = tmp_path / "src" / "processing-failed" / HOUR / "stream-1-2026-11-02-08-00-00-x"
+    write_object(path, [orjson.dumps(w) for w in wrappers], sep=b"\n")
+    write_object(
+        tmp_path / "src" / HOUR / "normal.gz", [event("normal", "2026-11-02T08:00:01.000Z")]
+    )
+    wh = tmp_path / "wh.duckdb"
+    summary = ingest(tmp_path / "src", wh)
+
+    assert (summary.records, summary.recovered, summary.rejected_records) == (2, 1, 1)
+    assert query(
+        wh, "select event_id, recovered_from_error_output from raw.agent_events order by 1"
+    ) == [
+        ("normal", False),
+        ("recovered-1", True),
+    ]
+    assert query(wh, "select record from raw.agent_events where event_id = 'recovered-1'") == [
+        (good.decode(),)
+    ]
+    [(error, payload)] = query(wh, "select error, payload from raw.rejected_records")
+    assert error.startswith("JSON object is not an agent event")
+    assert orjson.loads(payload)["rawData"] == "not base64!"

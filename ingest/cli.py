@@ -98,6 +98,8 @@ def _print_summary(s: IngestSummary) -> None:
         f"{s.unfetched} not fetched (retried next run); {len(s.changed_objects)} changed; "
         f"{s.seconds:.1f} s, {rate:,.0f} events/s"
     )
+    for path, count in s.new_fields.most_common():
+        console.print(f"  new field {path} in {count:,} records (kept in raw.agent_events.record)")
     for r in s.rejections[:MAX_SHOWN]:
         where = "whole object" if r.byte_offset is None else f"byte {r.byte_offset}"
         console.print(f"  rejected: {r.source_object} ({where}): {r.error}", markup=False)

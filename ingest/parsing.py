@@ -7,7 +7,7 @@ deeply nested shape); the schema it is given is the Polars schema below, never i
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import orjson
@@ -118,6 +118,7 @@ class Parsed:
 
     events: pl.DataFrame
     rejections: list[Rejection]
+    new_fields: dict[str, int] = field(default_factory=dict)
 
 
 def parse_batch(splits: list[Split]) -> Parsed:
@@ -129,7 +130,38 @@ def parse_batch(splits: list[Split]) -> Parsed:
     events = pl.concat([p.events for p in parts]) if parts else _with_provenance(_empty(), [])
     checked = _validated(events)
     rejections = [r for p in parts for r in p.rejections] + checked.rejections
-    return Parsed(checked.events, rejections)
+    return Parsed(checked.events, rejections, new_fields(checked.events))
+
+
+def new_fields(events: pl.DataFrame) -> dict[str, int]:
+    """Fields the schema does not know, found in each object's first record; records naming them.
+
+    Connect adds fields to every record from some day on, so one record per object finds
+    them; the count is of the records whose text names the field's key.
+    """
+    firsts = events.unique("source_object", keep="first", maintain_order=True)
+    paths: set[str] = set()
+    for text in firsts.get_column("record"):
+        paths |= _unknown_paths(orjson.loads(text), pl.Struct(EVENT_SCHEMA), "")
+    records = events.get_column("record")
+    return {
+        path: records.str.contains(f'"{path.rsplit(".", 1)[-1]}":', literal=True).sum()
+        for path in sorted(paths)
+    }
+
+
+def _unknown_paths(value: object, dtype: pl.DataType, prefix: str) -> set[str]:
+    """Dotted paths of the keys in a JSON value that its schema type does not have."""
+    if isinstance(dtype, pl.List) and isinstance(value, list):
+        return set().union(*(_unknown_paths(item, dtype.inner, prefix) for item in value))
+    if not (isinstance(dtype, pl.Struct) and isinstance(value, dict)):
+        return set()
+    known = {f.name: f.dtype for f in dtype.fields}
+    found = set()
+    for key, item in value.items():
+        path = f"{prefix}{key}"
+        found |= _unknown_paths(item, known[key], f"{path}.") if key in known else {path}
+    return found
 
 
 def _parse_fast(con: duckdb.DuckDBPyConnection, splits: list[Split]) -> list[Parsed]:

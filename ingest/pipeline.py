@@ -49,6 +49,7 @@ class IngestSummary:
     rejected_objects: int = 0
     unfetched: int = 0
     recovered: int = 0
+    new_fields: Counter[str] = field(default_factory=Counter)
     changed_objects: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     seconds: float = 0.0
@@ -204,6 +205,7 @@ def _load(con: duckdb.DuckDBPyConnection, prepared: PreparedBatch, summary: Inge
     summary.records += parsed.events.height
     summary.recovered += parsed.events.get_column("recovered_from_error_output").sum()
     summary.rejected_records += len(parsed.rejections)
+    summary.new_fields.update(parsed.new_fields)
     summary.rejections += rejections
 
 

@@ -345,3 +345,30 @@ def test_firehose_error_output_is_decoded_and_marked_recovered(tmp_path: Path) -
     [(error, payload)] = query(wh, "select error, payload from raw.rejected_records")
     assert error.startswith("JSON object is not an agent event")
     assert orjson.loads(payload)["rawData"] == "not base64!"
+
+
+def test_new_fields_are_kept_and_reported(tmp_path: Path) -> None:
+    drifted = []
+    for i in range(3):
+        record = event(f"new-{i}", f"2026-11-02T08:00:0{i}.000Z", Region="eu-west-2")
+        record["CurrentAgentSnapshot"]["Proficiencies"] = [{"Name": "Spanish", "Level": 3}]
+        record["CurrentAgentSnapshot"]["Contacts"][0]["SegmentAttributes"] = {"x": 1}
+        drifted.append(record)
+    write_object(tmp_path / "src" / HOUR / "a.gz", drifted)
+    write_object(
+        tmp_path / "src" / HOUR / "b.gz",
+        [event(f"old-{i}", "2026-11-02T08:01:00.000Z") for i in range(2)],
+    )
+    wh = tmp_path / "wh.duckdb"
+    summary = ingest(tmp_path / "src", wh)
+
+    assert summary.ok and summary.records == 5
+    assert dict(summary.new_fields) == {
+        "CurrentAgentSnapshot.Contacts.SegmentAttributes": 3,
+        "CurrentAgentSnapshot.Proficiencies": 3,
+        "Region": 3,
+    }
+    assert query(
+        wh,
+        "select count(*) from raw.agent_events where (record->'CurrentAgentSnapshot'->'Proficiencies') is not null",
+    ) == [(3,)]

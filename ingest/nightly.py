@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 from ingest.config import Settings
+from ingest.loading import connect
 from ingest.pipeline import IngestSummary, Reporter, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
 from ingest.transform import DbtResult, dbt_build
 
 
-@dataclass(frozen=True)
+@dataclass
 class NightlyResult:
     """What a run did: the ingest's summary, dbt's result, and whether it was published."""
 
-    ingest: IngestSummary | None
-    dbt: DbtResult | None
-    published: bool
+    command: str
+    started_at: datetime
+    ingest: IngestSummary | None = None
+    dbt: DbtResult | None = None
+    published: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -35,15 +42,52 @@ def run_nightly(
     reporter: Reporter | None = None,
 ) -> NightlyResult:
     """Ingest and/or build in a copy of the warehouse; publish it if the marts are complete."""
+    command = "run" if ingest and build else "ingest" if ingest else "build"
+    result = NightlyResult(command, datetime.now(UTC))
     with run_lock(settings.warehouse):
         building = start_building(settings.warehouse)
         try:
-            staged = replace(settings, warehouse=building)
-            summary = run_ingest(staged, reporter) if ingest else None
-            result = dbt_build(building, full_refresh) if build else None
-            if result is None or result.publishable:
-                publish(building, settings.warehouse)
-                return NightlyResult(summary, result, True)
-            return NightlyResult(summary, result, False)
+            if ingest:
+                result.ingest = run_ingest(replace(settings, warehouse=building), reporter)
+            if build:
+                result.dbt = dbt_build(building, full_refresh)
+            result.published = result.dbt is None or result.dbt.publishable
+            if not result.published:
+                discard(building)
+                building = start_building(settings.warehouse)
+            record_run(building, settings, result)
+            publish(building, settings.warehouse)
         finally:
             discard(building)
+    return result
+
+
+def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:
+    """Add the run's row to raw.runs."""
+    s, d = result.ingest, result.dbt
+    row = {
+        "run_id": str(uuid.uuid4()),
+        "command": result.command,
+        "source": settings.source if s else None,
+        "started_at": result.started_at,
+        "ended_at": datetime.now(UTC),
+        "objects_new": s and s.new,
+        "objects_skipped": s and s.skipped,
+        "objects_rejected": s and s.rejected_objects,
+        "objects_unfetched": s and s.unfetched,
+        "objects_changed": s and len(s.changed_objects),
+        "records_loaded": s and s.records,
+        "records_rejected": s and s.rejected_records,
+        "records_recovered": s and s.recovered,
+        "new_fields": [f"{k} ({v})" for k, v in s.new_fields.items()] if s else None,
+        "warnings": result.warnings,
+        "dbt_status": d and d.status,
+        "models_not_built": d and d.models_not_built,
+        "tests_failed": d and d.tests_failed,
+        "published": result.published,
+        "exit_status": 0 if result.ok else 1,
+    }
+    columns = ", ".join(row)
+    values = ", ".join(f"${name}" for name in row)
+    with connect(warehouse) as con:
+        con.execute(f"insert into raw.runs ({columns}) values ({values})", row)

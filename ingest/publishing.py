@@ -62,8 +62,20 @@ def start_building(warehouse: Path) -> Path:
     for leftover in (building, building.with_name(building.name + ".wal")):
         leftover.unlink(missing_ok=True)
     if warehouse.exists():
+        _check_no_writer(warehouse)
         shutil.copyfile(warehouse, building)
     return building
+
+
+def _check_no_writer(warehouse: Path) -> None:
+    """Raise WarehouseBusy if another process has the warehouse open for writing."""
+    try:
+        duckdb.connect(str(warehouse), read_only=True).close()
+    except duckdb.IOException as exc:
+        raise WarehouseBusy(
+            f"{warehouse} is open for writing by another process ({exc}); close that "
+            "connection (analysts: connect with read_only=True) and run again"
+        ) from None
 
 
 def publish(building: Path, warehouse: Path) -> None:

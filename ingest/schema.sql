@@ -120,3 +120,26 @@ create table if not exists raw.rejected_records (
     payload blob,
     rejected_at timestamptz not null
 );
+
+create table if not exists raw.runs (
+    run_id varchar primary key,
+    command varchar not null,
+    source varchar,
+    started_at timestamptz not null,
+    ended_at timestamptz not null,
+    objects_new integer,
+    objects_skipped integer,
+    objects_rejected integer,
+    objects_unfetched integer,
+    objects_changed integer,
+    records_loaded bigint,
+    records_rejected integer,
+    records_recovered integer,
+    new_fields varchar[],
+    warnings varchar[],
+    dbt_status integer,
+    models_not_built varchar[],
+    tests_failed varchar[],
+    published boolean not null,
+    exit_status integer not null
+);

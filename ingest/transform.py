@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from pathlib import Path
 from ingest.config import PROJECT_ROOT
 
 RUN_RESULTS = PROJECT_ROOT / "target" / "run_results.json"
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,13 @@ def dbt(command: list[str], warehouse: Path) -> int:
     executable = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "WAREHOUSE": str(warehouse.resolve())}
     project = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
-    return subprocess.run([str(executable), *command, *project], env=env, check=False).returncode
+    args = [str(executable), *command, *project]
+    return subprocess.run(args, env=env, check=False, preexec_fn=_die_with_parent).returncode
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed when the parent dies, so no dbt outlives a killed run."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def dbt_build(warehouse: Path, full_refresh: bool = False) -> DbtResult:

@@ -135,3 +135,87 @@ def _written(building: Path) -> int:
     """Bytes written so far to a warehouse being built and its write-ahead log."""
     wal = building.with_name(building.name + ".wal")
     return sum(p.stat().st_size for p in (building, wal) if p.exists())
+
+
+def test_every_run_leaves_a_row_in_raw_runs(sample_warehouse) -> None:
+    _, warehouse, _ = sample_warehouse
+    rows = query(
+        warehouse,
+        "select command, published, exit_status, dbt_status, records_loaded, records_rejected,"
+        " ended_at >= started_at from raw.runs",
+    )
+    loaded = query(warehouse, "select count(*) from raw.agent_events")[0][0]
+    assert rows == [("run", True, 0, 0, loaded, 0, True)]
+
+
+def test_a_process_writing_the_warehouse_is_named(tmp_path: Path) -> None:
+    wh = tmp_path / "wh.duckdb"
+    duckdb.connect(str(wh)).close()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(wh)!r}); print('open', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert writer.stdout.readline().strip() == "open"
+        result = cli("build", "--warehouse", str(wh))
+    finally:
+        writer.kill()
+        writer.wait()
+    assert result.returncode == 75
+    assert "is open for writing by another process" in result.stderr
+    assert f"(PID {writer.pid})" in result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is pid."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _marts(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every mart's rows, sorted."""
+    tables = [
+        t
+        for (t,) in query(
+            warehouse,
+            "select table_name from information_schema.tables where table_schema = 'marts'",
+        )
+    ]
+    return {t: query(warehouse, f"select * from marts.{t} order by all") for t in sorted(tables)}
+
+
+def test_a_killed_dbt_build_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    generate_archive(src, agents=3, days=1, seed=11)
+    reference, wh = tmp_path / "reference.duckdb", tmp_path / "wh.duckdb"
+    assert cli("run", "--source", str(src), "--warehouse", str(reference)).returncode == 0
+    assert cli("ingest", "--source", str(src), "--warehouse", str(wh)).returncode == 0
+    before = wh.read_bytes()
+
+    proc = subprocess.Popen(
+        [CLI, "build", "--warehouse", str(wh)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _children(proc.pid):
+        time.sleep(0.05)
+    [dbt_pid] = _children(proc.pid)
+    time.sleep(3)  # well into the build
+    assert proc.poll() is None, "the build finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{dbt_pid}").exists():
+        time.sleep(0.05)
+    assert not Path(f"/proc/{dbt_pid}").exists(), "dbt outlived the killed run"
+    assert wh.read_bytes() == before
+
+    again = cli("build", "--warehouse", str(wh))
+    assert again.returncode == 0, again.stderr
+    assert _marts(wh) == _marts(reference)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -165,13 +167,21 @@ def docs(
     serve: Annotated[bool, typer.Option(help="serve on localhost")] = False,
     port: int = 8080,
 ) -> None:
-    """Generate the dbt docs (a static single file), and serve them if asked."""
+    """Generate the dbt docs (and a static single file); serve them on localhost if asked."""
     path = settings_from(None, warehouse).warehouse
-    status = dbt(["docs", "generate", "--static"], path)
-    if status == 0:
-        console.print(f"docs: {PROJECT_ROOT / 'target' / 'static_index.html'}")
-    if status == 0 and serve:
-        status = dbt(
-            ["docs", "serve", "--port", str(port), "--host", "127.0.0.1", "--no-browser"], path
-        )
-    raise typer.Exit(status)
+    if not path.exists():
+        console.print(f"no warehouse at {path} yet: run `make run` first")
+        raise typer.Exit(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshot = Path(tmp) / path.name
+        shutil.copyfile(path, snapshot)
+        status = dbt(["docs", "generate", "--static"], snapshot)
+    if status:
+        raise typer.Exit(status)
+    console.print(
+        f"docs: {PROJECT_ROOT / 'target' / 'static_index.html'} (one file, works offline)"
+    )
+    if serve:
+        console.print(f"serving the docs on http://127.0.0.1:{port} (Ctrl-C to stop)")
+        args = ["docs", "serve", "--port", str(port), "--host", "127.0.0.1", "--no-browser"]
+        raise typer.Exit(dbt(args, path))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -219,3 +223,39 @@ def test_a_killed_dbt_build_leaves_the_warehouse_as_it_was(tmp_path: Path) -> No
     again = cli("build", "--warehouse", str(wh))
     assert again.returncode == 0, again.stderr
     assert _marts(wh) == _marts(reference)
+
+
+def test_docs_are_served_on_localhost_with_the_lineage(sample_warehouse) -> None:
+    _, warehouse, _ = sample_warehouse
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [CLI, "docs", "--serve", "--port", str(port), "--warehouse", str(warehouse)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        manifest = _fetch_json(f"http://127.0.0.1:{port}/manifest.json", seconds=120)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert b"<html" in page.lower()
+    fact = manifest["nodes"]["model.connect_agent_warehouse.fct_agent_status"]
+    assert (
+        "model.connect_agent_warehouse.int_agent_status_observations" in fact["depends_on"]["nodes"]
+    )
+    static = Path(__file__).resolve().parents[1] / "target" / "static_index.html"
+    assert b"fct_agent_status" in static.read_bytes()
+
+
+def _fetch_json(url: str, seconds: float) -> dict:
+    """GET a JSON document, retrying until the server answers."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return json.loads(urllib.request.urlopen(url, timeout=5).read())
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

@@ -74,6 +74,8 @@ def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: boo
         raise typer.Exit(EXIT_BUSY) from None
     if result.dbt:
         _print_dbt(result.dbt)
+    for line in result.warnings:
+        console.print(line, markup=False)
     if not result.published:
         console.print(
             f"not published: {settings.warehouse} is unchanged; nothing of this run is lost"

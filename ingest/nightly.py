@@ -11,6 +11,7 @@ from ingest.config import Settings
 from ingest.loading import connect
 from ingest.pipeline import IngestSummary, Reporter, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
+from ingest.quality import quality_report
 from ingest.transform import DbtResult, dbt_build
 
 
@@ -51,6 +52,7 @@ def run_nightly(
                 result.ingest = run_ingest(replace(settings, warehouse=building), reporter)
             if build:
                 result.dbt = dbt_build(building, full_refresh)
+                result.warnings = quality_report(building)
             result.published = result.dbt is None or result.dbt.publishable
             if not result.published:
                 discard(building)

@@ -46,6 +46,9 @@ def test_run_builds_every_contract_table_and_exits_zero(sample_warehouse) -> Non
     _, warehouse, result = sample_warehouse
     assert result.returncode == 0, result.stdout + result.stderr
     assert "every model built and every test passed" in result.stderr
+    assert re.search(
+        r"data quality: duplicate rate [\d.]+% \([\d,]+ of [\d,]+ records\)", result.stderr
+    )
     assert re.search(r"ingest: \d+ new objects, 0 skipped; [\d,]+ records loaded", result.stderr)
     for table in ("fct_agent_status", "dim_routing_profile", "dim_agent", "dim_queue",
                   "fct_agent_contacts", "agg_agent_status_daily"):  # fmt: skip
@@ -146,10 +149,14 @@ def test_every_run_leaves_a_row_in_raw_runs(sample_warehouse) -> None:
     rows = query(
         warehouse,
         "select command, published, exit_status, dbt_status, records_loaded, records_rejected,"
-        " ended_at >= started_at from raw.runs",
+        " ended_at >= started_at, warnings from raw.runs",
     )
     loaded = query(warehouse, "select count(*) from raw.agent_events")[0][0]
-    assert rows == [("run", True, 0, 0, loaded, 0, True)]
+    duplicates = (
+        loaded - query(warehouse, "select count(distinct event_id) from raw.agent_events")[0][0]
+    )
+    rate = f"{duplicates / loaded:.1%} ({duplicates:,} of {loaded:,} records)"
+    assert rows == [("run", True, 0, 0, loaded, 0, True, [f"data quality: duplicate rate {rate}"])]
 
 
 def test_a_process_writing_the_warehouse_is_named(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+-- One row per de-duplicated event (HEART_BEATs included), in each agent's order, with
+-- whether the agent is logged in after it and the agent's next event.
+--
+-- Logged in: a LOGIN opens a session, a LOGOUT closes it, and a non-HEART_BEAT event
+-- whose current status is not OFFLINE shows a session (for agents first seen mid-session).
+-- HEART_BEATs prove nothing (they go on for up to an hour after logout) and Offline
+-- STATE_CHANGEs leave the state as it was. A session can end without a LOGOUT (closed
+-- browser): when the next event is a LOGIN, the stretch before it is not a session.
+
+with
+
+events as (
+    select
+        event_id,
+        agent_arn,
+        agent_id,
+        current_username as username,
+        event_type,
+        event_timestamp,
+        current_status_name as status_name,
+        coalesce(
+            upper(current_status_type),
+            case when lower(current_status_name) = 'offline' then 'OFFLINE' end
+        ) as status_type
+    from {{ ref('stg_agent_events') }}
+),
+
+session_markers as (
+    select
+        *,
+        case
+            when event_type = 'LOGIN' then true
+            when event_type = 'LOGOUT' then false
+            when event_type = 'HEART_BEAT' then null
+            when status_name is null and status_type is null then null
+            when status_type = 'OFFLINE' then null
+            else true
+        end as session_marker
+    from events
+),
+
+sequenced_events as (
+    select
+        *,
+        coalesce(
+            last_value(session_marker ignore nulls) over agent_order,
+            false
+        ) as is_logged_in,
+        lead(event_id) over agent_order as next_event_id,
+        lead(event_type) over agent_order as next_event_type,
+        lead(event_timestamp) over agent_order as next_event_at
+    from session_markers
+    window agent_order as (
+        partition by agent_arn
+        order by event_timestamp, event_id
+        rows between unbounded preceding and current row
+    )
+),
+
+final as (
+    select
+        agent_arn,
+        agent_id,
+        username,
+        event_id,
+        event_type,
+        event_timestamp,
+        status_name,
+        status_type,
+        is_logged_in,
+        next_event_id,
+        next_event_type,
+        next_event_at,
+        (epoch_us(next_event_at) - epoch_us(event_timestamp)) / 1e6 as seconds_to_next_event,
+        case
+            when not is_logged_in then null
+            when next_event_type is null or next_event_type = 'LOGIN' then event_timestamp
+            else next_event_at
+        end as logged_in_until
+    from sequenced_events
+)
+
+select * from final

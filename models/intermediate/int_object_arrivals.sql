@@ -1,0 +1,59 @@
+-- One row per object in the ingest manifest (objects rejected whole included), with the
+-- UTC hour it arrived at Firehose: the key's YYYY/MM/DD/HH/ folder, else the
+-- yyyy-MM-dd-HH-mm-ss stamp of the Firehose file name, else the hour of the earliest
+-- event time among its records (NULL when the object has neither a dated key nor records).
+
+with
+
+objects as (
+    select source_object, records, rejected
+    from {{ source('raw', 'ingested_objects') }}
+),
+
+key_times as (
+    select
+        *,
+        timezone('UTC', try_strptime(
+            nullif(regexp_extract(source_object, '(\d{4}/\d{2}/\d{2}/\d{2})/[^/]*$', 1), ''),
+            '%Y/%m/%d/%H'
+        )) as folder_hour,
+        timezone('UTC', try_strptime(
+            nullif(regexp_extract(
+                source_object, '(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[^/]*$', 1
+            ), ''),
+            '%Y-%m-%d-%H-%M-%S'
+        )) as file_name_stamp
+    from objects
+),
+
+undated_object_events as (
+    select source_object, min(event_timestamp) as earliest_event_at
+    from {{ source('raw', 'agent_events') }}
+    where source_object in (
+        select source_object from key_times
+        where folder_hour is null and file_name_stamp is null
+    )
+    group by source_object
+),
+
+final as (
+    select
+        key_times.source_object,
+        key_times.records,
+        key_times.rejected,
+        coalesce(
+            key_times.folder_hour,
+            date_trunc('hour', key_times.file_name_stamp),
+            date_trunc('hour', undated_object_events.earliest_event_at)
+        ) as arrival_hour,
+        case
+            when key_times.folder_hour is not null then 'folder'
+            when key_times.file_name_stamp is not null then 'file_name'
+            when undated_object_events.earliest_event_at is not null then 'earliest_event'
+        end as arrival_hour_source
+    from key_times
+    left join undated_object_events
+        on key_times.source_object = undated_object_events.source_object
+)
+
+select * from final

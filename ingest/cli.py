@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, Settings, settings_from
 from ingest.listing import ObjectInfo
 from ingest.nightly import run_nightly
-from ingest.pipeline import IngestSummary
+from ingest.pipeline import IngestSummary, SourceUnavailable
 from ingest.publishing import WarehouseBusy
 from ingest.transform import DbtResult, dbt
 
@@ -72,6 +72,9 @@ def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: boo
     except WarehouseBusy as busy:
         console.print(f"not started: {busy}", markup=False)
         raise typer.Exit(EXIT_BUSY) from None
+    except SourceUnavailable as unavailable:
+        console.print(f"nothing loaded: {unavailable}", markup=False)
+        raise typer.Exit(1) from None
     if result.dbt:
         _print_dbt(result.dbt)
     for line in result.warnings:

@@ -9,7 +9,17 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = Path("warehouse/connect.duckdb")
 DEFAULT_SAMPLE = Path("sample-archive")
-DUCKDB_CONFIG = {"memory_limit": "512MB"}
+DUCKDB_CONFIG = {"memory_limit": "512MB", "checkpoint_threshold": "1GB"}
+# S3 retries. botocore retries each request on throttling (503 SlowDown), 5xx and broken
+# connections, with jittered exponential backoff (standard mode: up to 1 s, then 2 s) and a retry
+# quota that stops hammering an endpoint that keeps failing. s3fs wraps each call in its own
+# attempts (0.1 s, 0.17 s backoff), which also retry a body cut mid-read; its default (5) times
+# botocore's would keep a dead object busy for minutes. A GET that keeps getting 503 is thus tried
+# 3 x 2 times over ~3 s (7 s at worst), one whose connection keeps being cut over ~7 s; it is then
+# recorded as rejected and retried by the next run.
+S3_RETRY_MODE = "standard"
+S3_MAX_ATTEMPTS = 3  # botocore attempts per request, the first included
+S3FS_RETRIES = 2  # s3fs attempts per call (S3FileSystem.retries)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 import fsspec
 import s3fs
 
+from ingest.config import S3_MAX_ATTEMPTS, S3_RETRY_MODE, S3FS_RETRIES
+
 
 @dataclass(frozen=True)
 class ObjectInfo:
@@ -24,7 +26,12 @@ def open_filesystem(source: str) -> fsspec.AbstractFileSystem:
     """The filesystem behind a source: s3fs for s3:// URLs, the local disk otherwise."""
     if source.startswith("s3://"):
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        return s3fs.S3FileSystem(endpoint_url=endpoint, skip_instance_cache=True)
+        retries = {"mode": S3_RETRY_MODE, "total_max_attempts": S3_MAX_ATTEMPTS}
+        fs = s3fs.S3FileSystem(
+            endpoint_url=endpoint, skip_instance_cache=True, config_kwargs={"retries": retries}
+        )
+        fs.retries = S3FS_RETRIES  # a class attribute in s3fs, not a constructor argument
+        return fs
     return fsspec.filesystem("file")
 
 

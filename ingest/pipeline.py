@@ -62,6 +62,10 @@ class IngestSummary:
         )
 
 
+class SourceUnavailable(Exception):
+    """The source cannot be listed (missing folder, no access, S3 down after retries)."""
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -87,7 +91,10 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
     con = connect(settings.warehouse)
     try:
         known = loaded_objects(con)
-        listing = list(list_objects(fs, settings.source))
+        try:
+            listing = list(list_objects(fs, settings.source))
+        except Exception as exc:
+            raise SourceUnavailable(f"cannot list {settings.source}: {exc}") from exc
         todo = [o for o in listing if o.key not in known or known[o.key].etag != o.version]
         summary.listed, summary.skipped = len(listing), len(listing) - len(todo)
         if reporter:

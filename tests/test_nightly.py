@@ -266,3 +266,12 @@ def _fetch_json(url: str, seconds: float) -> dict:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def test_a_source_that_cannot_be_listed_is_said_clearly(tmp_path: Path) -> None:
+    result = cli(
+        "ingest", "--source", str(tmp_path / "missing"), "--warehouse", str(tmp_path / "wh.duckdb")
+    )
+    assert result.returncode == 1
+    assert f"nothing loaded: cannot list {tmp_path / 'missing'}: source folder" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,28 +7,8 @@ observations as (
     select * from {{ ref('int_agent_configuration_observations') }}
 ),
 
-compared_with_previous as (
-    select
-        *,
-        lag(attributes_hash) over (
-            partition by agent_arn order by observed_at, event_id
-        ) as previous_attributes_hash
-    from observations
-),
-
-version_starts as (
-    select *
-    from compared_with_previous
-    where previous_attributes_hash is null or previous_attributes_hash <> attributes_hash
-),
-
 versions as (
-    select
-        *,
-        row_number() over agent_history as version_number,
-        lead(observed_at) over agent_history as next_version_from
-    from version_starts
-    window agent_history as (partition by agent_arn order by observed_at, event_id)
+    {{ scd2_versions('observations', 'agent_arn') }}
 ),
 
 final as (

@@ -8,28 +8,8 @@ observations as (
     select * from {{ ref('int_routing_profile_observations') }}
 ),
 
-compared_with_previous as (
-    select
-        *,
-        lag(attributes_hash) over (
-            partition by routing_profile_arn order by observed_at, event_id
-        ) as previous_attributes_hash
-    from observations
-),
-
-version_starts as (
-    select *
-    from compared_with_previous
-    where previous_attributes_hash is null or previous_attributes_hash <> attributes_hash
-),
-
 versions as (
-    select
-        *,
-        row_number() over profile_history as version_number,
-        lead(observed_at) over profile_history as next_version_from
-    from version_starts
-    window profile_history as (partition by routing_profile_arn order by observed_at, event_id)
+    {{ scd2_versions('observations', 'routing_profile_arn') }}
 ),
 
 final as (

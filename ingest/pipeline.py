@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -118,14 +118,15 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
 def _ahead(
     pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], depth: int
 ) -> Iterator[R]:
-    """fn over items on the pool, in order, with at most depth results waiting ahead."""
-    pending: deque[Future[R]] = deque()
+    """fn over items on the pool, as they complete, with at most depth + 1 under way."""
+    pending: set[Future[R]] = set()
     for item in items:
-        pending.append(pool.submit(fn, item))
+        pending.add(pool.submit(fn, item))
         if len(pending) > depth:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (future.result() for future in done)
+    for future in as_completed(pending):
+        yield future.result()
 
 
 def _process(

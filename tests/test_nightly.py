@@ -109,8 +109,9 @@ def test_readers_are_never_blocked_and_see_whole_nights(tmp_path: Path) -> None:
     assert query(wh, "select count(*) from raw.agent_events") == [(2,)]
 
 
+@pytest.mark.parametrize("kill_after_mb", [0, 2, 12])
 def test_a_killed_ingest_leaves_the_warehouse_as_it_was_and_the_next_run_finishes(
-    tmp_path: Path,
+    tmp_path: Path, kill_after_mb: int
 ) -> None:
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
     stats = generate_archive(src, agents=12, days=1, seed=3)
@@ -124,8 +125,11 @@ def test_a_killed_ingest_leaves_the_warehouse_as_it_was_and_the_next_run_finishe
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     building = building_path(wh)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and _written(building) < wh.stat().st_size + 2**20:
-        time.sleep(0.02)
+    while (
+        time.monotonic() < deadline
+        and _written(building) <= wh.stat().st_size + kill_after_mb * 2**20
+    ):
+        time.sleep(0.01)
     assert proc.poll() is None, "the ingest finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -136,6 +140,28 @@ def test_a_killed_ingest_leaves_the_warehouse_as_it_was_and_the_next_run_finishe
     assert query(
         wh, "select count(*), count(distinct (source_object, byte_offset)) from raw.agent_events"
     ) == [(stats.events + stats.duplicates + 1,) * 2]
+
+
+def test_two_runs_at_once_the_second_stops_naming_the_first(tmp_path: Path) -> None:
+    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    stats = generate_archive(src, agents=12, days=1, seed=5)
+    first = subprocess.Popen([CLI, "ingest", "--source", str(src), "--warehouse", str(wh)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    lock = wh.with_name(wh.name + ".lock")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (lock.exists() and lock.read_text()):
+        time.sleep(0.01)
+    first.send_signal(signal.SIGSTOP)  # hold the first run where it is, lock in hand
+    try:
+        second = cli("ingest", "--source", str(src), "--warehouse", str(wh))
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert first.wait(timeout=120) == 0
+    assert second.returncode == 75
+    assert f"is being written by pid {first.pid} on " in second.stderr
+    assert query(wh, "select count(*) from raw.agent_events") == [
+        (stats.events + stats.duplicates,)
+    ]
 
 
 def _written(building: Path) -> int:
@@ -202,7 +228,10 @@ def _marts(warehouse: Path) -> dict[str, list[tuple]]:
     return {t: query(warehouse, f"select * from marts.{t} order by all") for t in sorted(tables)}
 
 
-def test_a_killed_dbt_build_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kill_after_seconds", [1.0, 3.0])
+def test_a_killed_dbt_build_leaves_the_warehouse_as_it_was(
+    tmp_path: Path, kill_after_seconds: float
+) -> None:
     src = tmp_path / "src"
     generate_archive(src, agents=3, days=1, seed=11)
     reference, wh = tmp_path / "reference.duckdb", tmp_path / "wh.duckdb"
@@ -217,7 +246,7 @@ def test_a_killed_dbt_build_leaves_the_warehouse_as_it_was(tmp_path: Path) -> No
     while time.monotonic() < deadline and not _children(proc.pid):
         time.sleep(0.05)
     [dbt_pid] = _children(proc.pid)
-    time.sleep(3)  # well into the build
+    time.sleep(kill_after_seconds)
     assert proc.poll() is None, "the build finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -9,7 +9,7 @@ export SOURCE WAREHOUSE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: setup run ingest build sample test lint bench docs docs-static clean
+.PHONY: setup run ingest build sample sql test lint bench docs docs-static clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,9 @@ build: setup ## dbt build only
 
 sample: setup ## write the generated sample archive
 	$(BIN)/connect-warehouse sample
+
+sql: setup ## a read-only query: make sql Q="select ..."
+	$(BIN)/connect-warehouse sql "$(Q)" --warehouse "$(WAREHOUSE)"
 
 test: setup lint
 	$(BIN)/python -m pytest

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -190,3 +191,19 @@ def docs(
         console.print(f"serving the docs on http://127.0.0.1:{port} (Ctrl-C to stop)")
         args = ["docs", "serve", "--port", str(port), "--host", "127.0.0.1", "--no-browser"]
         raise typer.Exit(dbt(args, path))
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="one SQL query")],
+    warehouse: WarehouseOpt = None,
+    max_rows: int = 100,
+) -> None:
+    """Run a query on the warehouse, read-only, and print the result."""
+    path = settings_from(None, warehouse).warehouse
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            con.sql(query).show(max_rows=max_rows, max_width=200)
+    except duckdb.Error as exc:
+        console.print(f"query failed: {exc}", markup=False)
+        raise typer.Exit(1) from None

@@ -304,3 +304,17 @@ def test_a_source_that_cannot_be_listed_is_said_clearly(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"nothing loaded: cannot list {tmp_path / 'missing'}: source folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sql_queries_the_warehouse_read_only(sample_warehouse) -> None:
+    _, warehouse, _ = sample_warehouse
+    agents = query(warehouse, "select count(distinct agent_arn) from marts.dim_agent")[0][0]
+    shown = cli(
+        "sql",
+        "select count(distinct agent_arn) as agents from marts.dim_agent",
+        "--warehouse",
+        str(warehouse),
+    )
+    assert shown.returncode == 0 and re.search(rf"│\s+{agents} │", shown.stdout)
+    refused = cli("sql", "create table marts.scratch as select 1", "--warehouse", str(warehouse))
+    assert refused.returncode == 1 and "read-only" in refused.stderr

@@ -52,4 +52,4 @@ docs-static: setup ## a single-file docs site in target/static_index.html
 	$(BIN)/connect-warehouse docs --warehouse "$(WAREHOUSE)"
 
 clean:
-	rm -rf $(VENV) target dbt_packages logs warehouse sample-archive
+	rm -rf $(VENV) target dbt_packages logs warehouse sample-archive bench-archive

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -318,3 +319,25 @@ def test_sql_queries_the_warehouse_read_only(sample_warehouse) -> None:
     assert shown.returncode == 0 and re.search(rf"│\s+{agents} │", shown.stdout)
     refused = cli("sql", "create table marts.scratch as select 1", "--warehouse", str(warehouse))
     assert refused.returncode == 1 and "read-only" in refused.stderr
+
+
+def test_reporting_timezone_moves_the_daily_split(sample_warehouse, tmp_path: Path) -> None:
+    _, warehouse, _ = sample_warehouse
+    copy = tmp_path / "kiritimati.duckdb"
+    shutil.copyfile(warehouse, copy)
+    env = {**os.environ, "REPORTING_TIMEZONE": "Pacific/Kiritimati"}  # UTC+14
+    assert cli("build", "--full-refresh", "--warehouse", str(copy), env=env).returncode == 0
+    daily = (
+        "select activity_date, sum(seconds) from marts.agg_agent_status_daily group by 1 order by 1"
+    )
+    assert query(copy, daily) != query(warehouse, daily)
+    total = "select round(sum(seconds)) from marts.agg_agent_status_daily"
+    closed = (
+        "select round(sum(duration_seconds)) from marts.fct_agent_status where ended_at is not null"
+    )
+    assert query(copy, total) == query(warehouse, total) == query(warehouse, closed)
+    first_local_day = (
+        "select min(timezone('Pacific/Kiritimati', started_at))::date"
+        " from marts.fct_agent_status where ended_at is not null"
+    )
+    assert query(copy, daily)[0][0] == query(copy, first_local_day)[0][0]

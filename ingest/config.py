@@ -9,7 +9,14 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = Path("warehouse/connect.duckdb")
 DEFAULT_SAMPLE = Path("sample-archive")
-DUCKDB_CONFIG = {"memory_limit": "512MB", "checkpoint_threshold": "1GB"}
+# DuckDB during the ingest: the warehouse connection commits to the WAL and checkpoints once
+# at the end (cheaper than a checkpoint per batch); both return freed memory early.
+WAREHOUSE_DUCKDB_CONFIG = {
+    "memory_limit": "256MB",
+    "checkpoint_threshold": "1GB",
+    "allocator_flush_threshold": "32MB",
+}
+PARSER_DUCKDB_CONFIG = {"memory_limit": "128MB", "allocator_flush_threshold": "32MB"}
 # S3 retries. botocore retries each request on throttling (503 SlowDown), 5xx and broken
 # connections, with jittered exponential backoff (standard mode: up to 1 s, then 2 s) and a retry
 # quota that stops hammering an endpoint that keeps failing. s3fs wraps each call in its own
@@ -28,7 +35,7 @@ class Settings:
 
     source: str
     warehouse: Path
-    batch_bytes: int = 32 * 2**20
+    batch_bytes: int = 16 * 2**20
     batch_objects: int = 1_000
     read_threads: int = 4
 

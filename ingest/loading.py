@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ingest.config import DUCKDB_CONFIG
+from ingest.config import WAREHOUSE_DUCKDB_CONFIG
 from ingest.flattening import RawFrames
 from ingest.parsing import Rejection
 
@@ -37,7 +37,7 @@ class LoadedObject:
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse file, with the raw schema in place."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse), config=DUCKDB_CONFIG)
+    con = duckdb.connect(str(warehouse), config=WAREHOUSE_DUCKDB_CONFIG)
     con.execute(SCHEMA_SQL.read_text())
     return con
 

@@ -13,7 +13,7 @@ import duckdb
 import orjson
 import polars as pl
 
-from ingest.config import DUCKDB_CONFIG
+from ingest.config import PARSER_DUCKDB_CONFIG
 from ingest.splitting import Split, split_strictly
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
@@ -123,7 +123,7 @@ class Parsed:
 
 def parse_batch(splits: list[Split]) -> Parsed:
     """The agent events of several objects: one read when all is well, precise where not."""
-    with duckdb.connect(config=DUCKDB_CONFIG) as con:
+    with duckdb.connect(config=PARSER_DUCKDB_CONFIG) as con:
         fast = [s for s in splits if s.one_per_line]
         parts = _parse_fast(con, fast) if fast else []
         parts += [_parse_precisely(con, s) for s in splits if not s.one_per_line]

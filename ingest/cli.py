@@ -99,12 +99,13 @@ def _ensure_sample(settings: Settings) -> None:
 def _print_summary(s: IngestSummary) -> None:
     """One line of counts, then where anything was rejected."""
     rate = s.records / s.seconds if s.seconds else 0.0
+    mb_rate = s.bytes_read / 1e6 / s.seconds if s.seconds else 0.0
     console.print(
         f"ingest: {s.new} new objects, {s.skipped} skipped; {s.records:,} records loaded "
         f"({s.recovered} recovered from Firehose error output); "
         f"{s.rejected_records} records and {s.rejected_objects} objects rejected; "
         f"{s.unfetched} not fetched (retried next run); {len(s.changed_objects)} changed; "
-        f"{s.seconds:.1f} s, {rate:,.0f} events/s"
+        f"{s.seconds:.1f} s, {rate:,.0f} events/s, {mb_rate:.1f} MB/s read"
     )
     for path, count in s.new_fields.most_common():
         console.print(f"  new field {path} in {count:,} records (kept in raw.agent_events.record)")

@@ -62,10 +62,8 @@ def load_batch(
     try:
         for name, table in TABLES.items():
             _insert(con, table, getattr(frames, name), ingested_at, name == "events")
-        if rejections:
-            _insert_new_rejections(con, _rejection_frame(rejections, ingested_at))
-        if manifest:
-            _upsert_manifest(con, manifest, ingested_at)
+        _insert_new_rejections(con, _rejection_frame(rejections, ingested_at))
+        _upsert_manifest(con, manifest, ingested_at)
         con.commit()
     except BaseException:
         con.rollback()
@@ -80,26 +78,33 @@ def _insert(
     stamped: bool = False,
 ) -> None:
     """Append a frame to a table, matching columns by name."""
-    if frame.is_empty():
-        return
-    con.register("incoming", frame)
-    try:
-        stamp = ", $ingested_at::timestamptz as ingested_at" if stamped else ""
-        params = {"ingested_at": ingested_at} if stamped else {}
-        con.execute(f"insert into {table} by name select *{stamp} from incoming", params)
-    finally:
-        con.unregister("incoming")
+    if stamped:
+        sql = f"insert into {table} by name select *, $at::timestamptz as ingested_at from incoming"
+        _execute_on(con, frame, sql, {"at": ingested_at})
+    else:
+        _execute_on(con, frame, f"insert into {table} by name select * from incoming")
 
 
 def _insert_new_rejections(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
     """Append rejections, except those already recorded with the same place and reason."""
+    _execute_on(
+        con,
+        frame,
+        "insert into raw.rejected_records by name select * from incoming i where not exists ("
+        " select 1 from raw.rejected_records r where r.source_object = i.source_object"
+        " and r.byte_offset is not distinct from i.byte_offset and r.error = i.error)",
+    )
+
+
+def _execute_on(
+    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, sql: str, params: dict | None = None
+) -> None:
+    """Run a statement that reads the frame as the view `incoming` (nothing if it is empty)."""
+    if frame.is_empty():
+        return
     con.register("incoming", frame)
     try:
-        con.execute(
-            "insert into raw.rejected_records by name select * from incoming i where not exists ("
-            " select 1 from raw.rejected_records r where r.source_object = i.source_object"
-            " and r.byte_offset is not distinct from i.byte_offset and r.error = i.error)"
-        )
+        con.execute(sql, params or {})
     finally:
         con.unregister("incoming")
 
@@ -139,13 +144,11 @@ def _upsert_manifest(
             "rejected": pl.Int32,
         },
     )
-    con.register("incoming", frame)
-    try:
-        con.execute(
-            "insert into raw.ingested_objects by name "
-            "select *, $at::timestamptz as ingested_at from incoming "
-            "on conflict (source_object) do update set etag = excluded.etag",
-            {"at": at},
-        )
-    finally:
-        con.unregister("incoming")
+    _execute_on(
+        con,
+        frame,
+        "insert into raw.ingested_objects by name "
+        "select *, $at::timestamptz as ingested_at from incoming "
+        "on conflict (source_object) do update set etag = excluded.etag",
+        {"at": at},
+    )

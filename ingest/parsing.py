@@ -124,9 +124,11 @@ class Parsed:
 def parse_batch(splits: list[Split]) -> Parsed:
     """The agent events of several objects: one read when all is well, precise where not."""
     with duckdb.connect(config=PARSER_DUCKDB_CONFIG) as con:
-        fast = [s for s in splits if s.one_per_line]
+        fast, slow = [], []
+        for split in splits:
+            (fast if split.one_per_line else slow).append(split)
         parts = _parse_fast(con, fast) if fast else []
-        parts += [_parse_precisely(con, s) for s in splits if not s.one_per_line]
+        parts += [_parse_precisely(con, s) for s in slow]
     events = pl.concat([p.events for p in parts]) if parts else _with_provenance(_empty(), [])
     checked = _validated(events)
     rejections = [r for p in parts for r in p.rejections] + checked.rejections

@@ -9,11 +9,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = Path("warehouse/connect.duckdb")
 DEFAULT_SAMPLE = Path("sample-archive")
-# DuckDB during the ingest: the warehouse connection commits to the WAL and checkpoints once
-# at the end (cheaper than a checkpoint per batch); both return freed memory early.
+# DuckDB during the ingest: the warehouse connection bulk-loads staged batches without keeping
+# their order (raw rows have none); both connections return freed memory early.
 WAREHOUSE_DUCKDB_CONFIG = {
     "memory_limit": "256MB",
-    "checkpoint_threshold": "1GB",
     "allocator_flush_threshold": "32MB",
 }
 PARSER_DUCKDB_CONFIG = {"memory_limit": "128MB", "allocator_flush_threshold": "32MB"}
@@ -37,6 +36,7 @@ class Settings:
     warehouse: Path
     batch_bytes: int = 16 * 2**20
     batch_objects: int = 1_000
+    commit_records: int = 250_000
     read_threads: int = 4
 
     @property
@@ -54,6 +54,7 @@ def settings_from(source: str | None, warehouse: str | Path | None) -> Settings:
         for name, env in (
             ("batch_objects", "INGEST_BATCH_OBJECTS"),
             ("read_threads", "INGEST_THREADS"),
+            ("commit_records", "INGEST_COMMIT_RECORDS"),
         )
         if env in os.environ
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -10,16 +11,24 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_c
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 import duckdb
 import fsspec
 
 from ingest.config import Settings
-from ingest.flattening import RawFrames, flatten
+from ingest.flattening import flatten
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
-from ingest.loading import LoadedObject, connect, load_batch, loaded_objects
-from ingest.parsing import Parsed, Rejection, parse_batch
+from ingest.loading import (
+    LoadedObject,
+    connect,
+    load_staged,
+    loaded_objects,
+    stage,
+    staging_area,
+)
+from ingest.parsing import Rejection, parse_batch
 from ingest.reading import UnreadableObject, decompress, read_bytes, unwrap_error_output
 from ingest.splitting import Split, split_object
 
@@ -34,6 +43,7 @@ class ObjectResult:
     rejection: Rejection | None = None
     changed_since: LoadedObject | None = None
     retry: bool = False
+    unchanged: bool = False
 
 
 @dataclass
@@ -77,7 +87,7 @@ class Reporter(Protocol):
         """The number of objects to read is known."""
 
     def loaded(self, info: ObjectInfo) -> None:
-        """One object is committed."""
+        """One object is parsed and staged for its commit."""
 
     def finished(self, summary: IngestSummary) -> None:
         """The ingest is over."""
@@ -89,6 +99,7 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
     summary = IngestSummary()
     fs = open_filesystem(settings.source)
     con = connect(settings.warehouse)
+    area = staging_area(settings.warehouse)
     try:
         known = loaded_objects(con)
         try:
@@ -99,16 +110,31 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
         summary.listed, summary.skipped = len(listing), len(listing) - len(todo)
         if reporter:
             reporter.listed(len(todo))
-        with ThreadPoolExecutor(settings.read_threads) as readers, ThreadPoolExecutor(1) as parser:
+        with (
+            ThreadPoolExecutor(settings.read_threads) as readers,
+            ThreadPoolExecutor(1) as parser,
+            ThreadPoolExecutor(1) as loader,
+        ):
             results = _ahead(readers, partial(_process, fs, known), todo, settings.read_threads * 2)
-            batches = _batches(results, settings.batch_bytes, settings.batch_objects)
-            for batch in _ahead(parser, _prepare, batches, 1):
-                _load(con, batch, summary)
+            batches = enumerate(_batches(results, settings.batch_bytes, settings.batch_objects))
+            pending: list[PreparedBatch] = []
+            commit: Future[None] | None = None
+            for prepared in _ahead(parser, partial(_prepare, area), batches, 1):
+                pending.append(prepared)
                 if reporter:
-                    for result in batch.objects:
+                    for result in prepared.objects:
                         reporter.loaded(result.info)
+                if sum(p.records for p in pending) >= settings.commit_records:
+                    if commit is not None:
+                        commit.result()
+                    commit = loader.submit(_load, con, pending, summary)  # parsing goes on
+                    pending = []
+            if commit is not None:
+                commit.result()
+            _load(con, pending, summary)
     finally:
         con.close()
+        shutil.rmtree(area, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     if reporter:
         reporter.finished(summary)
@@ -143,7 +169,9 @@ def _process(
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     row = LoadedObject(info.key, len(data), info.version, md5, 0, 0)
     if before is not None:
-        return ObjectResult(info, row, None, changed_since=None if before.md5 == md5 else before)
+        if before.md5 == md5:
+            return ObjectResult(info, row, None, unchanged=True)
+        return ObjectResult(info, row, None, changed_since=before)
     try:
         content = decompress(data)
     except UnreadableObject as exc:
@@ -173,36 +201,59 @@ def _batches(
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A batch of objects with their records parsed and flattened, ready to load."""
+    """A batch of objects with their records parsed, flattened and staged, ready to commit."""
 
     objects: list[ObjectResult]
-    parsed: Parsed
-    frames: RawFrames
+    staged: list[Path]
+    loaded: Counter[str]
+    rejections: list[Rejection]
+    recovered: int
+    new_fields: dict[str, int]
+
+    @property
+    def records(self) -> int:
+        """Records staged for loading."""
+        return self.loaded.total()
 
 
-def _prepare(batch: list[ObjectResult]) -> PreparedBatch:
-    """Parse and flatten a batch's records."""
+def _prepare(area: Path, numbered: tuple[int, list[ObjectResult]]) -> PreparedBatch:
+    """A batch's records parsed, flattened and staged; what its commit needs to know."""
+    batch_id, batch = numbered
     parsed = parse_batch([r.split for r in batch if r.split is not None])
-    return PreparedBatch(batch, parsed, flatten(parsed.events))
+    events = parsed.events
+    return PreparedBatch(
+        objects=[replace(r, split=None) for r in batch],  # the content is staged: let it go
+        staged=stage(area, flatten(events), batch_id),
+        loaded=Counter(events.get_column("source_object").to_list()),
+        rejections=parsed.rejections,
+        recovered=events.get_column("recovered_from_error_output").sum(),
+        new_fields=parsed.new_fields,
+    )
 
 
-def _load(con: duckdb.DuckDBPyConnection, prepared: PreparedBatch, summary: IngestSummary) -> None:
-    """One batch committed, and counted in the summary."""
-    batch, parsed = prepared.objects, prepared.parsed
-    rejections = parsed.rejections + [r.rejection for r in batch if r.rejection is not None]
+def _load(
+    con: duckdb.DuckDBPyConnection, prepared: list[PreparedBatch], summary: IngestSummary
+) -> None:
+    """Staged batches committed together, and counted in the summary."""
+    batch = [r for p in prepared for r in p.objects]
+    if not batch:
+        return
+    parsed_rejections = [r for p in prepared for r in p.rejections]
+    rejections = parsed_rejections + [r.rejection for r in batch if r.rejection is not None]
     rejections += [_changed_rejection(r) for r in batch if r.changed_since is not None]
-    loaded = Counter(parsed.events.get_column("source_object").to_list())
+    loaded = sum((p.loaded for p in prepared), Counter[str]())
     rejected = Counter(r.source_object for r in rejections)
     manifest = [
         replace(r.manifest, records=loaded[r.info.key], rejected=rejected[r.info.key])
         for r in batch
         if r.changed_since is None and not r.retry
     ]
-    load_batch(con, prepared.frames, rejections, manifest, datetime.now(UTC))
+    staged = [path for p in prepared for path in p.staged]
+    load_staged(con, staged, rejections, manifest, datetime.now(UTC))
     for r in batch:
         if r.changed_since is not None:
             summary.changed_objects.append(r.info.key)
-        elif r.split is None and r.rejection is None:
+        elif r.unchanged:
             summary.skipped += 1
         elif r.retry:
             summary.unfetched += 1
@@ -210,10 +261,11 @@ def _load(con: duckdb.DuckDBPyConnection, prepared: PreparedBatch, summary: Inge
             summary.new += 1
             summary.bytes_read += r.manifest.size_bytes
             summary.rejected_objects += r.rejection is not None
-    summary.records += parsed.events.height
-    summary.recovered += parsed.events.get_column("recovered_from_error_output").sum()
-    summary.rejected_records += len(parsed.rejections)
-    summary.new_fields.update(parsed.new_fields)
+    summary.records += loaded.total()
+    summary.recovered += sum(p.recovered for p in prepared)
+    summary.rejected_records += len(parsed_rejections)
+    for p in prepared:
+        summary.new_fields.update(p.new_fields)
     summary.rejections += rejections
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import io
 import zipfile
 import zlib
 
 import fsspec
 import orjson
+from isal import igzip, isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -30,8 +30,8 @@ def decompress(data: bytes) -> bytes:
     """The object's content, decompressed according to its first bytes."""
     if data.startswith(GZIP_MAGIC):
         try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
+            return igzip.decompress(data)
+        except (OSError, EOFError, isal_zlib.error) as exc:
             raise UnreadableObject(f"gzip object is corrupt or truncated ({exc})") from exc
     if data.startswith(ZIP_MAGIC):
         return _unzip(data)

@@ -372,3 +372,23 @@ def test_new_fields_are_kept_and_reported(tmp_path: Path) -> None:
         wh,
         "select count(*) from raw.agent_events where (record->'CurrentAgentSnapshot'->'Proficiencies') is not null",
     ) == [(3,)]
+
+
+def test_parsed_batches_are_committed_in_groups_and_their_staging_files_removed(
+    tmp_path: Path,
+) -> None:
+    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    for n in range(7):
+        write_object(
+            src / HOUR / f"obj-{n}.gz",
+            [event(f"e{n}-{i}", f"2026-11-02T08:0{n}:0{i}.000Z") for i in range(3)],
+        )
+    summary = ingest(src, wh, batch_objects=1, commit_records=5)
+    assert (summary.new, summary.records) == (7, 21)
+    assert query(
+        wh,
+        "select count(*), count(distinct event_id), count(distinct ingested_at)"
+        " from raw.agent_events",
+    ) == [(21, 21, 4)]  # commits of 2, 2, 2 and 1 objects
+    assert query(wh, "select count(*), sum(records) from raw.ingested_objects") == [(7, 21)]
+    assert not wh.with_name(wh.name + ".staging").exists()

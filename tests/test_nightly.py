@@ -117,7 +117,7 @@ def test_a_killed_ingest_leaves_the_warehouse_as_it_was_and_the_next_run_finishe
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
     stats = generate_archive(src, agents=12, days=1, seed=3)
     write_object(src / "0000/first.gz", [event("first", "2026-11-01T00:00:00.000Z")])
-    env = {**os.environ, "INGEST_BATCH_OBJECTS": "5"}
+    env = {**os.environ, "INGEST_BATCH_OBJECTS": "5", "INGEST_COMMIT_RECORDS": "500"}
     subprocess.run(
         [CLI, "ingest", "--source", str(src / "0000"), "--warehouse", str(wh)], check=True, env=env
     )

@@ -110,28 +110,10 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
         summary.listed, summary.skipped = len(listing), len(listing) - len(todo)
         if reporter:
             reporter.listed(len(todo))
-        with (
-            ThreadPoolExecutor(settings.read_threads) as readers,
-            ThreadPoolExecutor(1) as parser,
-            ThreadPoolExecutor(1) as loader,
-        ):
+        with ThreadPoolExecutor(settings.read_threads) as readers:
             results = _ahead(readers, partial(_process, fs, known), todo, settings.read_threads * 2)
-            batches = enumerate(_batches(results, settings.batch_bytes, settings.batch_objects))
-            pending: list[PreparedBatch] = []
-            commit: Future[None] | None = None
-            for prepared in _ahead(parser, partial(_prepare, area), batches, 1):
-                pending.append(prepared)
-                if reporter:
-                    for result in prepared.objects:
-                        reporter.loaded(result.info)
-                if sum(p.records for p in pending) >= settings.commit_records:
-                    if commit is not None:
-                        commit.result()
-                    commit = loader.submit(_load, con, pending, summary)  # parsing goes on
-                    pending = []
-            if commit is not None:
-                commit.result()
-            _load(con, pending, summary)
+            batches = _batches(results, settings.batch_bytes, settings.batch_objects)
+            _parse_and_load(con, area, batches, settings.commit_records, summary, reporter)
     finally:
         con.close()
         shutil.rmtree(area, ignore_errors=True)
@@ -139,6 +121,33 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
     if reporter:
         reporter.finished(summary)
     return summary
+
+
+def _parse_and_load(
+    con: duckdb.DuckDBPyConnection,
+    area: Path,
+    batches: Iterable[list[ObjectResult]],
+    commit_records: int,
+    summary: IngestSummary,
+    reporter: Reporter | None,
+) -> None:
+    """Batches parsed and staged on one thread, committed on another as groups fill up."""
+    with ThreadPoolExecutor(1) as parser, ThreadPoolExecutor(1) as loader:
+        pending: list[PreparedBatch] = []
+        commit: Future[None] | None = None
+        for prepared in _ahead(parser, partial(_prepare, area), enumerate(batches), 1):
+            pending.append(prepared)
+            if reporter:
+                for result in prepared.objects:
+                    reporter.loaded(result.info)
+            if sum(p.records for p in pending) >= commit_records:
+                if commit is not None:
+                    commit.result()
+                commit = loader.submit(_load, con, pending, summary)  # parsing goes on
+                pending = []
+        if commit is not None:
+            commit.result()
+        _load(con, pending, summary)
 
 
 def _ahead(

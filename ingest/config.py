@@ -9,8 +9,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = Path("warehouse/connect.duckdb")
 DEFAULT_SAMPLE = Path("sample-archive")
-# DuckDB during the ingest: the warehouse connection bulk-loads staged batches without keeping
-# their order (raw rows have none); both connections return freed memory early.
+# DuckDB during the ingest: memory caps for the warehouse connection (bulk loads of staged
+# batches) and the parser's in-memory one; both return freed memory early.
 WAREHOUSE_DUCKDB_CONFIG = {
     "memory_limit": "256MB",
     "allocator_flush_threshold": "32MB",

@@ -233,7 +233,7 @@ def _prepare(area: Path, numbered: tuple[int, list[ObjectResult]]) -> PreparedBa
     return PreparedBatch(
         objects=[replace(r, split=None) for r in batch],  # the content is staged: let it go
         staged=stage(area, flatten(events), batch_id),
-        loaded=Counter(events.get_column("source_object").to_list()),
+        loaded=Counter(dict(events.get_column("source_object").value_counts().iter_rows())),
         rejections=parsed.rejections,
         recovered=events.get_column("recovered_from_error_output").sum(),
         new_fields=parsed.new_fields,

@@ -1,13 +1,13 @@
-"""Load raw frames into DuckDB: staged as Parquet, then committed in bulk with their manifest rows.
+"""Load raw frames into DuckDB, several parsed batches per commit, with their manifest rows.
 
-DuckDB writes a large insert straight to compressed row groups, but logs small ones to its
-write-ahead log and compresses them again at the checkpoint; staging the frames of many parsed
-batches and inserting them in one statement per table keeps every load on the fast path.
+DuckDB writes an insert of at least a row group straight to compressed row groups, but logs
+smaller ones to its write-ahead log and compresses them again at the checkpoint. The warehouse
+is opened with small row groups, so commits of a few thousand records stay on the fast path
+and the frames waiting for their commit stay small.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ingest.config import WAREHOUSE_DUCKDB_CONFIG
+from ingest.config import RAW_ROW_GROUP_ROWS, WAREHOUSE_DUCKDB_CONFIG
 from ingest.flattening import RawFrames
 from ingest.parsing import Rejection
 
@@ -43,7 +43,10 @@ class LoadedObject:
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse file, with the raw schema in place."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse), config=WAREHOUSE_DUCKDB_CONFIG)
+    con = duckdb.connect(config=WAREHOUSE_DUCKDB_CONFIG)
+    path = str(warehouse).replace("'", "''")
+    con.execute(f"attach '{path}' as warehouse (row_group_size {RAW_ROW_GROUP_ROWS})")
+    con.execute("use warehouse")
     con.execute(SCHEMA_SQL.read_text())
     return con
 
@@ -56,53 +59,38 @@ def loaded_objects(con: duckdb.DuckDBPyConnection) -> dict[str, LoadedObject]:
     return {row[0]: LoadedObject(*row) for row in rows}
 
 
-def staging_area(warehouse: Path) -> Path:
-    """The folder beside the warehouse where parsed batches wait for their commit, emptied."""
-    area = warehouse.with_name(warehouse.name + ".staging")
-    shutil.rmtree(area, ignore_errors=True)
-    area.mkdir(parents=True)
-    return area
+@dataclass(frozen=True)
+class ArrowStream:
+    """A frame as DuckDB scans it: through the Arrow C stream interface, without pyarrow."""
+
+    frame: pl.DataFrame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        """The frame's Arrow C stream capsule."""
+        return self.frame.__arrow_c_stream__(requested_schema)
 
 
-def stage(area: Path, frames: RawFrames, batch_id: int) -> list[Path]:
-    """A batch's frames written as Parquet files (one per non-empty table), to load later."""
-    staged = []
-    for name in TABLES:
-        frame = getattr(frames, name)
-        if not frame.is_empty():
-            path = area / f"{batch_id:06d}-{name}.parquet"
-            frame.write_parquet(path, compression="lz4", statistics=False)
-            staged.append(path)
-    return staged
-
-
-def load_staged(
+def load(
     con: duckdb.DuckDBPyConnection,
-    staged: list[Path],
+    frames: list[RawFrames],
     rejections: list[Rejection],
     manifest: list[LoadedObject],
     ingested_at: datetime,
 ) -> None:
-    """Insert staged rows, rejections and manifest rows all at once or not at all."""
+    """Insert parsed rows, rejections and manifest rows all at once or not at all."""
     con.begin()
     try:
         for name, table in TABLES.items():
-            files = [str(p) for p in staged if p.stem.endswith(f"-{name}")]
-            if files:
-                stamp = ", $at::timestamptz as ingested_at" if name == "events" else ""
-                params = {"files": files, **({"at": ingested_at} if stamp else {})}
-                con.execute(
-                    f"insert into {table} by name select *{stamp} from read_parquet($files)",
-                    params,
-                )
+            rows = pl.concat([getattr(f, name) for f in frames], rechunk=False)
+            stamp = ", $at::timestamptz as ingested_at" if name == "events" else ""
+            sql = f"insert into {table} by name select *{stamp} from incoming"
+            _execute_on(con, rows, sql, {"at": ingested_at} if stamp else None)
         _insert_new_rejections(con, _rejection_frame(rejections, ingested_at))
         _upsert_manifest(con, manifest, ingested_at)
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    for path in staged:
-        path.unlink()
 
 
 def _insert_new_rejections(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
@@ -122,7 +110,7 @@ def _execute_on(
     """Run a statement that reads the frame as the view `incoming` (nothing if it is empty)."""
     if frame.is_empty():
         return
-    con.register("incoming", frame)
+    con.register("incoming", ArrowStream(frame))
     try:
         con.execute(sql, params or {})
     finally:

@@ -121,14 +121,18 @@ class Parsed:
     new_fields: dict[str, int] = field(default_factory=dict)
 
 
-def parse_batch(splits: list[Split]) -> Parsed:
+def connect_parser() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for the JSON reader, kept for a whole run."""
+    return duckdb.connect(config=PARSER_DUCKDB_CONFIG)
+
+
+def parse_batch(con: duckdb.DuckDBPyConnection, splits: list[Split]) -> Parsed:
     """The agent events of several objects: one read when all is well, precise where not."""
-    with duckdb.connect(config=PARSER_DUCKDB_CONFIG) as con:
-        fast, slow = [], []
-        for split in splits:
-            (fast if split.one_per_line else slow).append(split)
-        parts = _parse_fast(con, fast) if fast else []
-        parts += [_parse_precisely(con, s) for s in slow]
+    fast, slow = [], []
+    for split in splits:
+        (fast if split.one_per_line else slow).append(split)
+    parts = _parse_fast(con, fast) if fast else []
+    parts += [_parse_precisely(con, s) for s in slow]
     events = pl.concat([p.events for p in parts]) if parts else _with_provenance(_empty(), [])
     checked = _validated(events)
     rejections = [r for p in parts for r in p.rejections] + checked.rejections
@@ -234,7 +238,7 @@ def _read_lines(
 def _read(con: duckdb.DuckDBPyConnection, ndjson: bytes) -> pl.DataFrame:
     """NDJSON bytes read with the event schema."""
     relation = con.read_json(io.BytesIO(ndjson), format="newline_delimited", columns=DUCKDB_COLUMNS)
-    return relation.pl()
+    return pl.DataFrame(relation)
 
 
 def _schema_error(con: duckdb.DuckDBPyConnection, line: bytes) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -11,24 +12,21 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_c
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 import duckdb
 import fsspec
 
-from ingest.config import Settings
-from ingest.flattening import flatten
+from ingest.config import MALLOC_ARENAS, Settings
+from ingest.flattening import RawFrames, flatten
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
 from ingest.loading import (
     LoadedObject,
     connect,
-    load_staged,
+    load,
     loaded_objects,
-    stage,
-    staging_area,
 )
-from ingest.parsing import Rejection, parse_batch
+from ingest.parsing import Rejection, connect_parser, parse_batch
 from ingest.reading import UnreadableObject, decompress, read_bytes, unwrap_error_output
 from ingest.splitting import Split, split_object
 
@@ -76,6 +74,7 @@ class SourceUnavailable(Exception):
     """The source cannot be listed (missing folder, no access, S3 down after retries)."""
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -87,7 +86,7 @@ class Reporter(Protocol):
         """The number of objects to read is known."""
 
     def loaded(self, info: ObjectInfo) -> None:
-        """One object is parsed and staged for its commit."""
+        """One object is parsed and waits for its commit."""
 
     def finished(self, summary: IngestSummary) -> None:
         """The ingest is over."""
@@ -96,10 +95,10 @@ class Reporter(Protocol):
 def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSummary:
     """Load every object of the source not loaded before into the warehouse's raw schema."""
     started = time.perf_counter()
+    _cap_malloc_arenas(MALLOC_ARENAS)
     summary = IngestSummary()
     fs = open_filesystem(settings.source)
     con = connect(settings.warehouse)
-    area = staging_area(settings.warehouse)
     try:
         known = loaded_objects(con)
         try:
@@ -113,29 +112,37 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
         with ThreadPoolExecutor(settings.read_threads) as readers:
             results = _ahead(readers, partial(_process, fs, known), todo, settings.read_threads * 2)
             batches = _batches(results, settings.batch_bytes, settings.batch_objects)
-            _parse_and_load(con, area, batches, settings.commit_records, summary, reporter)
+            _parse_and_load(con, batches, settings.commit_records, summary, reporter)
     finally:
         con.close()
-        shutil.rmtree(area, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     if reporter:
         reporter.finished(summary)
     return summary
 
 
+def _cap_malloc_arenas(arenas: int) -> None:
+    """Have glibc's malloc share a few arenas among all threads (nothing elsewhere)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, arenas)
+
+
 def _parse_and_load(
     con: duckdb.DuckDBPyConnection,
-    area: Path,
     batches: Iterable[list[ObjectResult]],
     commit_records: int,
     summary: IngestSummary,
     reporter: Reporter | None,
 ) -> None:
-    """Batches parsed and staged on one thread, committed on another as groups fill up."""
-    with ThreadPoolExecutor(1) as parser, ThreadPoolExecutor(1) as loader:
+    """Batches parsed on one thread, committed on another as groups fill up."""
+    with (
+        connect_parser() as parsing,
+        ThreadPoolExecutor(1) as parser,
+        ThreadPoolExecutor(1) as loader,
+    ):
         pending: list[PreparedBatch] = []
         commit: Future[None] | None = None
-        for prepared in _ahead(parser, partial(_prepare, area), enumerate(batches), 1):
+        for prepared in _ahead(parser, partial(_prepare, parsing), batches, 1):
             pending.append(prepared)
             if reporter:
                 for result in prepared.objects:
@@ -210,10 +217,10 @@ def _batches(
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A batch of objects with their records parsed, flattened and staged, ready to commit."""
+    """A batch of objects with their records parsed and flattened, ready to commit."""
 
     objects: list[ObjectResult]
-    staged: list[Path]
+    frames: RawFrames
     loaded: Counter[str]
     rejections: list[Rejection]
     recovered: int
@@ -221,18 +228,17 @@ class PreparedBatch:
 
     @property
     def records(self) -> int:
-        """Records staged for loading."""
+        """Records ready for loading."""
         return self.loaded.total()
 
 
-def _prepare(area: Path, numbered: tuple[int, list[ObjectResult]]) -> PreparedBatch:
-    """A batch's records parsed, flattened and staged; what its commit needs to know."""
-    batch_id, batch = numbered
-    parsed = parse_batch([r.split for r in batch if r.split is not None])
+def _prepare(con: duckdb.DuckDBPyConnection, batch: list[ObjectResult]) -> PreparedBatch:
+    """A batch's records parsed and flattened; what its commit needs to know."""
+    parsed = parse_batch(con, [r.split for r in batch if r.split is not None])
     events = parsed.events
     return PreparedBatch(
-        objects=[replace(r, split=None) for r in batch],  # the content is staged: let it go
-        staged=stage(area, flatten(events), batch_id),
+        objects=[replace(r, split=None) for r in batch],  # the content is parsed: let it go
+        frames=flatten(events),
         loaded=Counter(dict(events.get_column("source_object").value_counts().iter_rows())),
         rejections=parsed.rejections,
         recovered=events.get_column("recovered_from_error_output").sum(),
@@ -243,7 +249,7 @@ def _prepare(area: Path, numbered: tuple[int, list[ObjectResult]]) -> PreparedBa
 def _load(
     con: duckdb.DuckDBPyConnection, prepared: list[PreparedBatch], summary: IngestSummary
 ) -> None:
-    """Staged batches committed together, and counted in the summary."""
+    """Parsed batches committed together, and counted in the summary."""
     batch = [r for p in prepared for r in p.objects]
     if not batch:
         return
@@ -257,8 +263,7 @@ def _load(
         for r in batch
         if r.changed_since is None and not r.retry
     ]
-    staged = [path for p in prepared for path in p.staged]
-    load_staged(con, staged, rejections, manifest, datetime.now(UTC))
+    load(con, [p.frames for p in prepared], rejections, manifest, datetime.now(UTC))
     for r in batch:
         if r.changed_since is not None:
             summary.changed_objects.append(r.info.key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import math
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import REAL_EVENTS, counts, event, ingest, query, real_event, write_object
+
+from ingest.config import RAW_ROW_GROUP_ROWS
 
 HOUR = "2026/11/02/08"
 
@@ -374,9 +377,7 @@ def test_new_fields_are_kept_and_reported(tmp_path: Path) -> None:
     ) == [(3,)]
 
 
-def test_parsed_batches_are_committed_in_groups_and_their_staging_files_removed(
-    tmp_path: Path,
-) -> None:
+def test_parsed_batches_are_committed_in_groups(tmp_path: Path) -> None:
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
     for n in range(7):
         write_object(
@@ -391,4 +392,18 @@ def test_parsed_batches_are_committed_in_groups_and_their_staging_files_removed(
         " from raw.agent_events",
     ) == [(21, 21, 4)]  # commits of 2, 2, 2 and 1 objects
     assert query(wh, "select count(*), sum(records) from raw.ingested_objects") == [(7, 21)]
-    assert not wh.with_name(wh.name + ".staging").exists()
+
+
+def test_raw_events_are_stored_in_small_row_groups(tmp_path: Path) -> None:
+    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    for n in range(3):
+        write_object(
+            src / HOUR / f"obj-{n}.gz",
+            [event(f"e{n}-{i}", "2026-11-02T08:00:00.000Z") for i in range(3_000)],
+        )
+    assert ingest(src, wh).records == 9_000
+    assert query(
+        wh,
+        "select count(distinct row_group_id), max(row_group_id)"
+        " from pragma_storage_info('raw.agent_events')",
+    ) == [(math.ceil(9_000 / RAW_ROW_GROUP_ROWS), math.ceil(9_000 / RAW_ROW_GROUP_ROWS) - 1)]

@@ -14,7 +14,7 @@ DEFAULT_SAMPLE = Path("sample-archive")
 # written in row groups of RAW_ROW_GROUP_ROWS rows (DuckDB's default is 122,880): a commit of that
 # many records goes straight to compressed storage instead of through the write-ahead log.
 WAREHOUSE_DUCKDB_CONFIG = {
-    "memory_limit": "256MB",
+    "memory_limit": "128MB",
     "allocator_flush_threshold": "32MB",
 }
 PARSER_DUCKDB_CONFIG = {"memory_limit": "128MB", "allocator_flush_threshold": "32MB"}
@@ -41,7 +41,7 @@ class Settings:
 
     source: str
     warehouse: Path
-    batch_bytes: int = 16 * 2**20
+    batch_bytes: int = 8 * 2**20
     batch_objects: int = 1_000
     commit_records: int = RAW_ROW_GROUP_ROWS
     read_threads: int = 4

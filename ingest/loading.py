@@ -43,7 +43,8 @@ class LoadedObject:
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse file, with the raw schema in place."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config=WAREHOUSE_DUCKDB_CONFIG)
+    spill = {"temp_directory": str(warehouse.with_name(warehouse.name + ".tmp"))}
+    con = duckdb.connect(config=WAREHOUSE_DUCKDB_CONFIG | spill)  # the file is attached below
     path = str(warehouse).replace("'", "''")
     con.execute(f"attach '{path}' as warehouse (row_group_size {RAW_ROW_GROUP_ROWS})")
     con.execute("use warehouse")

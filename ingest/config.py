@@ -19,10 +19,6 @@ WAREHOUSE_DUCKDB_CONFIG = {
 }
 PARSER_DUCKDB_CONFIG = {"memory_limit": "128MB", "allocator_flush_threshold": "32MB"}
 RAW_ROW_GROUP_ROWS = 4_096
-# glibc gives each thread that contends for malloc its own arena (up to 8 per core), and each
-# keeps the memory it freed: the ingest's threads pass big buffers around, so two shared arenas
-# hold a few hundred MiB less at the same speed.
-MALLOC_ARENAS = 2
 # S3 retries. botocore retries each request on throttling (503 SlowDown), 5xx and broken
 # connections, with jittered exponential backoff (standard mode: up to 1 s, then 2 s) and a retry
 # quota that stops hammering an endpoint that keeps failing. s3fs wraps each call in its own

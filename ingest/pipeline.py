@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
 import time
 from collections import Counter
@@ -17,7 +15,7 @@ from typing import Protocol, TypeVar
 import duckdb
 import fsspec
 
-from ingest.config import MALLOC_ARENAS, Settings
+from ingest.config import Settings
 from ingest.flattening import RawFrames, flatten
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
 from ingest.loading import (
@@ -74,7 +72,6 @@ class SourceUnavailable(Exception):
     """The source cannot be listed (missing folder, no access, S3 down after retries)."""
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter number
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -95,7 +92,6 @@ class Reporter(Protocol):
 def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSummary:
     """Load every object of the source not loaded before into the warehouse's raw schema."""
     started = time.perf_counter()
-    _cap_malloc_arenas(MALLOC_ARENAS)
     summary = IngestSummary()
     fs = open_filesystem(settings.source)
     con = connect(settings.warehouse)
@@ -119,12 +115,6 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
     if reporter:
         reporter.finished(summary)
     return summary
-
-
-def _cap_malloc_arenas(arenas: int) -> None:
-    """Have glibc's malloc share a few arenas among all threads (nothing elsewhere)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc
-        ctypes.CDLL(None).mallopt(M_ARENA_MAX, arenas)
 
 
 def _parse_and_load(

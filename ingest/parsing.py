@@ -18,6 +18,9 @@ from ingest.splitting import Split, split_strictly
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 REQUIRED = ("EventId", "EventType", "EventTimestamp", "AgentARN")
+# What the reader raises on bad JSON: DuckDB's error, or, past the first chunk of rows, the same
+# error wrapped by Polars as it streams the result in.
+READ_ERRORS = (duckdb.Error, pl.exceptions.ComputeError)
 
 _NAMED = pl.Struct({"ARN": pl.String, "Name": pl.String})
 _QUEUE = pl.Struct({"ARN": pl.String, "Name": pl.String, "Channels": pl.List(pl.String)})
@@ -231,7 +234,7 @@ def _read_lines(
         return _empty()
     try:
         return _read(con, b"\n".join(lines))
-    except duckdb.Error:
+    except READ_ERRORS:
         return None
 
 
@@ -245,7 +248,7 @@ def _schema_error(con: duckdb.DuckDBPyConnection, line: bytes) -> str:
     """The reader's complaint about one record, without its internal file name."""
     try:
         _read(con, line)
-    except duckdb.Error as exc:
+    except READ_ERRORS as exc:
         return str(exc).split(" in line 1: ", 1)[-1].strip().splitlines()[0]
     return "unknown schema error"
 

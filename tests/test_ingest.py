@@ -377,6 +377,19 @@ def test_new_fields_are_kept_and_reported(tmp_path: Path) -> None:
     ) == [(3,)]
 
 
+def test_a_misfit_record_deep_in_a_large_object_is_rejected_alone(tmp_path: Path) -> None:
+    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    misfit = event("bad", "2026-11-02T08:00:00.000Z", CurrentAgentSnapshot="not a snapshot")
+    good = [event(f"e{i}", "2026-11-02T08:00:00.000Z") for i in range(3_000)]
+    write_object(src / HOUR / "big.gz", [*good[:2_500], misfit, *good[2_500:]], sep=b"\n")
+
+    summary = ingest(src, wh)
+
+    assert (summary.records, summary.rejected_records) == (3_000, 1)
+    [(error,)] = query(wh, "select error from raw.rejected_records")
+    assert error.startswith("record does not fit the agent-event schema")
+
+
 def test_parsed_batches_are_committed_in_groups(tmp_path: Path) -> None:
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
     for n in range(7):

@@ -276,13 +276,18 @@ def test_duplicates_are_all_kept_in_raw(tmp_path: Path) -> None:
     ]
 
 
-def test_reruns_load_only_new_objects_and_report_changed_ones(tmp_path: Path) -> None:
-    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+def write_seven_objects(src: Path) -> None:
+    """Seven objects of three events each, one hourly folder."""
     for n in range(7):
         write_object(
             src / HOUR / f"obj-{n}.gz",
             [event(f"e{n}-{i}", f"2026-11-02T08:0{n}:0{i}.000Z") for i in range(3)],
         )
+
+
+def test_reruns_load_only_new_objects_and_report_changed_ones(tmp_path: Path) -> None:
+    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    write_seven_objects(src)
     first = ingest(src, wh, batch_objects=2)
     assert (first.new, first.records, first.skipped) == (7, 21, 0)
     before = counts(wh)
@@ -392,11 +397,7 @@ def test_a_misfit_record_deep_in_a_large_object_is_rejected_alone(tmp_path: Path
 
 def test_parsed_batches_are_committed_in_groups(tmp_path: Path) -> None:
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
-    for n in range(7):
-        write_object(
-            src / HOUR / f"obj-{n}.gz",
-            [event(f"e{n}-{i}", f"2026-11-02T08:0{n}:0{i}.000Z") for i in range(3)],
-        )
+    write_seven_objects(src)
     summary = ingest(src, wh, batch_objects=1, commit_records=5)
     assert (summary.new, summary.records) == (7, 21)
     assert query(

@@ -9,15 +9,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = Path("warehouse/connect.duckdb")
 DEFAULT_SAMPLE = Path("sample-archive")
-# DuckDB during the ingest: memory caps for the warehouse connection (bulk loads of parsed
-# batches) and the parser's in-memory one; both return freed memory early. The raw tables are
-# written in row groups of RAW_ROW_GROUP_ROWS rows (DuckDB's default is 122,880): a commit of that
-# many records goes straight to compressed storage instead of through the write-ahead log.
-WAREHOUSE_DUCKDB_CONFIG = {
-    "memory_limit": "128MB",
-    "allocator_flush_threshold": "32MB",
-}
-PARSER_DUCKDB_CONFIG = {"memory_limit": "128MB", "allocator_flush_threshold": "32MB"}
+# Each of the ingest's two DuckDB connections (the warehouse's, which loads parsed batches, and
+# the parser's in-memory one) is capped in memory and returns freed memory early. The raw tables
+# are written in row groups of RAW_ROW_GROUP_ROWS rows (DuckDB's default is 122,880): a commit of
+# that many records goes straight to compressed storage instead of through the write-ahead log.
+INGEST_DUCKDB_CONFIG = {"memory_limit": "128MB", "allocator_flush_threshold": "32MB"}
 RAW_ROW_GROUP_ROWS = 4_096
 # S3 retries. botocore retries each request on throttling (503 SlowDown), 5xx and broken
 # connections, with jittered exponential backoff (standard mode: up to 1 s, then 2 s) and a retry

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ingest.config import RAW_ROW_GROUP_ROWS, WAREHOUSE_DUCKDB_CONFIG
+from ingest.config import INGEST_DUCKDB_CONFIG, RAW_ROW_GROUP_ROWS
 from ingest.flattening import RawFrames
 from ingest.parsing import Rejection
 
@@ -44,7 +44,7 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse file, with the raw schema in place."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     spill = {"temp_directory": str(warehouse.with_name(warehouse.name + ".tmp"))}
-    con = duckdb.connect(config=WAREHOUSE_DUCKDB_CONFIG | spill)  # the file is attached below
+    con = duckdb.connect(config=INGEST_DUCKDB_CONFIG | spill)  # the file is attached below
     path = str(warehouse).replace("'", "''")
     con.execute(f"attach '{path}' as warehouse (row_group_size {RAW_ROW_GROUP_ROWS})")
     con.execute("use warehouse")

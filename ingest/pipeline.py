@@ -18,12 +18,7 @@ import fsspec
 from ingest.config import Settings
 from ingest.flattening import RawFrames, flatten
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
-from ingest.loading import (
-    LoadedObject,
-    connect,
-    load,
-    loaded_objects,
-)
+from ingest.loading import LoadedObject, connect, load, loaded_objects
 from ingest.parsing import Rejection, connect_parser, parse_batch
 from ingest.reading import UnreadableObject, decompress, read_bytes, unwrap_error_output
 from ingest.splitting import Split, split_object

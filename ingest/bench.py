@@ -26,21 +26,22 @@ print(con.execute("select count(*) from events").fetchall()[0][0])
 
 @dataclass(frozen=True)
 class Measure:
-    """Wall time and peak memory of one child process."""
+    """Wall time, CPU time and peak memory of one child process."""
 
     seconds: float
+    cpu_seconds: float
     peak_rss_mib: float
 
 
 def measure(args: list[str]) -> Measure:
-    """Run a command to completion; its wall time and peak resident memory."""
+    """Run a command to completion; its wall time, CPU time (user + system) and peak memory."""
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         raise RuntimeError(f"{args[0]} failed with status {status}")
-    return Measure(seconds, usage.ru_maxrss / 1024)
+    return Measure(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def archive_for(events: int, root: Path) -> tuple[Path, int, int]:
@@ -74,11 +75,14 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(f"archive: {events:,} events, {mb:,.1f} MB gzip, {archive}")
-    print(f"{'':28}{'seconds':>9}{'events/s':>11}{'MB/s':>8}{'peak RSS':>11}")
+    print(
+        f"{'':28}{'seconds':>9}{'events/s':>11}{'MB/s':>8}{'peak RSS':>11}{'CPU s':>8}{'cores':>7}"
+    )
     for name, m in (("ingest (this project)", ours), ("duckdb read_json auto", ref)):
         print(
             f"{name:28}{m.seconds:9.1f}{events / m.seconds:11,.0f}"
             f"{mb / m.seconds:8.1f}{m.peak_rss_mib:8.0f} MiB"
+            f"{m.cpu_seconds:8.1f}{m.cpu_seconds / m.seconds:7.2f}"
         )
     print(f"ratio (ingest / read_json events/s): {ref.seconds / ours.seconds:.2f}")
 

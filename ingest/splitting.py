@@ -9,7 +9,6 @@ import orjson
 
 BOUNDARY = re.compile(rb"}\s*{")
 WHITESPACE = b" \t\r\n"
-MAX_MERGE = 16
 
 
 @dataclass(frozen=True)
@@ -58,31 +57,24 @@ def candidate_spans(data: bytes) -> list[tuple[int, int]]:
 def split_strictly(data: bytes) -> list[Piece]:
     """Pieces of the content, each checked as JSON: in-string `}{` rejoined, bad bytes isolated."""
     spans = candidate_spans(data)
+    span_ending_at = {end: j for j, (_, end) in enumerate(spans)}
     pieces: list[Piece] = []
     i = 0
     while i < len(spans):
         start, end = spans[i]
-        if _json_error(data[start:end]) is None:
+        if json_error(data[start:end]) is None:
             pieces.append(Piece(start, end))
             i += 1
             continue
-        joined = _rejoin(data, spans, i)
-        if joined is not None:
+        # a `}{` inside a string cut the record: it ends where the JSON value from start ends
+        joined = span_ending_at.get(_document_end(data, start, len(data)) or -1, i)
+        if joined > i:
             pieces.append(Piece(start, spans[joined][1]))
             i = joined + 1
             continue
         pieces.extend(_isolate(data, start, end))
         i += 1
     return pieces
-
-
-def _rejoin(data: bytes, spans: list[tuple[int, int]], i: int) -> int | None:
-    """Index of the last span that, joined to span i, makes valid JSON (a `}{` inside a string)."""
-    start = spans[i][0]
-    for j in range(i + 1, min(len(spans), i + MAX_MERGE)):
-        if _json_error(data[start : spans[j][1]]) is None:
-            return j
-    return None
 
 
 def _isolate(data: bytes, start: int, end: int) -> list[Piece]:
@@ -108,18 +100,18 @@ def _bad(data: bytes, start: int, end: int) -> list[Piece]:
     if not stripped:
         return []
     start += len(chunk) - len(chunk.lstrip(WHITESPACE))
-    error = _json_error(stripped, start) or "JSON value is not an agent event object"
+    error = json_error(stripped, start) or "JSON value is not an agent event object"
     return [Piece(start, start + len(stripped), error)]
 
 
 def _document_end(data: bytes, start: int, end: int) -> int | None:
     """Where the JSON value starting at start ends, if one complete value starts there."""
     try:
-        orjson.loads(data[start:end])
+        orjson.loads(memoryview(data)[start:end])  # stops at the value's end: no copy, no rescan
     except orjson.JSONDecodeError as exc:
         if not exc.msg.startswith("unexpected content after document"):
             return None
-        stop = start + _byte_pos(data[start:end], exc.pos)
+        stop = start + _byte_pos(data[start : start + 4 * exc.pos], exc.pos)
         return start + len(data[start:stop].rstrip(WHITESPACE))
     return end
 
@@ -130,7 +122,7 @@ def _looks_like_event(chunk: bytes) -> bool:
     return isinstance(value, dict) and ("EventId" in value or "AgentARN" in value)
 
 
-def _json_error(chunk: bytes, offset: int | None = None) -> str | None:
+def json_error(chunk: bytes, offset: int | None = None) -> str | None:
     """Why a chunk is not one JSON value, placed at its absolute byte offset; None if it is."""
     try:
         orjson.loads(chunk)

@@ -15,6 +15,7 @@ from isal import igzip, isal_zlib
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 SNAPPY_FRAMED_MAGIC = b"\xff\x06\x00\x00sNaPpY"
+BINARY_PROBE = 64  # bytes looked at to tell binary content from JSON text
 
 
 class UnreadableObject(Exception):
@@ -38,6 +39,13 @@ def decompress(data: bytes) -> bytes:
     if data.startswith(SNAPPY_FRAMED_MAGIC):
         raise UnreadableObject(
             "object is Snappy-compressed, which this ingest does not read; "
+            "configure the Firehose stream with GZIP or no compression"
+        )
+    nul = data.find(b"\x00", 0, BINARY_PROBE)
+    if nul != -1:  # JSON text never holds a NUL byte; Hadoop-compatible Snappy has no magic bytes
+        raise UnreadableObject(
+            f"object is binary, not JSON text (a NUL byte at offset {nul}): probably a compression "
+            "this ingest does not read, such as Hadoop-compatible Snappy; "
             "configure the Firehose stream with GZIP or no compression"
         )
     return data

@@ -160,6 +160,14 @@ def _process(
     fs: fsspec.AbstractFileSystem, known: dict[str, LoadedObject], info: ObjectInfo
 ) -> ObjectResult:
     """One object read, checked against what was loaded before, decompressed and split."""
+    if not _is_utf8(info.key):
+        shown = info.key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        error = (
+            "file name is not valid UTF-8, so the warehouse cannot record it; "
+            "rename the file to load it (until then it is reported on every run)"
+        )
+        row = LoadedObject(shown, info.size, info.version, "", 0, 1)
+        return ObjectResult(info, row, None, Rejection(shown, None, error, None), retry=True)
     before = known.get(info.key)
     try:
         data = read_bytes(fs, info.key)
@@ -182,6 +190,15 @@ def _process(
     if recovered is not None:
         return ObjectResult(info, row, split_object(recovered, info.key, recovered=True))
     return ObjectResult(info, row, split_object(content, info.key))
+
+
+def _is_utf8(key: str) -> bool:
+    """Whether a key is text that UTF-8 can store (a local file name may be arbitrary bytes)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _batches(

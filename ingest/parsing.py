@@ -7,6 +7,7 @@ deeply nested shape); the schema it is given is the Polars schema below, never i
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -14,13 +15,19 @@ import orjson
 import polars as pl
 
 from ingest.config import INGEST_DUCKDB_CONFIG
-from ingest.splitting import Split, split_strictly
+from ingest.splitting import Split, json_error, split_strictly
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 REQUIRED = ("EventId", "EventType", "EventTimestamp", "AgentARN")
+# DuckDB's reader also accepts NaN, Infinity and trailing commas, which are not JSON: a record
+# whose text matches one of these patterns is checked with a strict parser.
+NOT_QUITE_JSON = (r"NaN|Infinity", r",\s*[}\]]")
 # What the reader raises on bad JSON: DuckDB's error, or, past the first chunk of rows, the same
 # error wrapped by Polars as it streams the result in.
 READ_ERRORS = (duckdb.Error, pl.exceptions.ComputeError)
+# The most JSON text one read is given: a large object is read in parts, within the parser's
+# memory limit.
+READ_BYTES = 24 * 2**20
 
 _NAMED = pl.Struct({"ARN": pl.String, "Name": pl.String})
 _QUEUE = pl.Struct({"ARN": pl.String, "Name": pl.String, "Channels": pl.List(pl.String)})
@@ -137,8 +144,9 @@ def parse_batch(con: duckdb.DuckDBPyConnection, splits: list[Split]) -> Parsed:
     parts = _parse_fast(con, fast) if fast else []
     parts += [_parse_precisely(con, s) for s in slow]
     events = pl.concat([p.events for p in parts]) if parts else _with_provenance(_empty(), [])
-    checked = _validated(events)
-    rejections = [r for p in parts for r in p.rejections] + checked.rejections
+    strict = _strictly_json(events)
+    checked = _validated(strict.events)
+    rejections = [r for p in parts for r in p.rejections] + strict.rejections + checked.rejections
     return Parsed(checked.events, rejections, new_fields(checked.events))
 
 
@@ -151,7 +159,11 @@ def new_fields(events: pl.DataFrame) -> dict[str, int]:
     firsts = events.unique("source_object", keep="first", maintain_order=True)
     paths: set[str] = set()
     for text in firsts.get_column("record"):
-        paths |= _unknown_paths(orjson.loads(text), pl.Struct(EVENT_SCHEMA), "")
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:  # JSON beyond orjson's range, such as 1e999
+            continue
+        paths |= _unknown_paths(value, pl.Struct(EVENT_SCHEMA), "")
     records = events.get_column("record")
     return {
         path: records.str.contains(f'"{path.rsplit(".", 1)[-1]}":', literal=True).sum()
@@ -230,12 +242,29 @@ def _read_lines(
     con: duckdb.DuckDBPyConnection, lines: list[bytes] | list[memoryview]
 ) -> pl.DataFrame | None:
     """One-line JSON records as a nested frame, or None if any does not parse or fit."""
-    if not lines:
-        return _empty()
+    frames = []
     try:
-        return _read(con, b"\n".join(lines))
-    except READ_ERRORS:
+        for chunk in _chunks(lines, READ_BYTES):
+            frames.append(_read(con, b"\n".join(chunk)))
+    except READ_ERRORS as exc:
+        if "Out of Memory" in str(exc):  # not bad input: the run stops and is retried whole
+            raise
         return None
+    return pl.concat(frames) if frames else _empty()
+
+
+def _chunks(
+    lines: list[bytes] | list[memoryview], max_bytes: int
+) -> Iterator[list[bytes] | list[memoryview]]:
+    """Consecutive lines in chunks of about max_bytes, so that one read's memory is bounded."""
+    start = size = 0
+    for i, line in enumerate(lines):
+        size += len(line) + 1
+        if size >= max_bytes:
+            yield lines[start : i + 1]
+            start, size = i + 1, 0
+    if start < len(lines):
+        yield lines[start:]
 
 
 def _read(con: duckdb.DuckDBPyConnection, ndjson: bytes) -> pl.DataFrame:
@@ -271,6 +300,26 @@ def _with_provenance(frame: pl.DataFrame, splits: list[Split]) -> pl.DataFrame:
             [s.recovered for s in splits for _ in s.spans], dtype=pl.Boolean
         ),
     )
+
+
+def _strictly_json(events: pl.DataFrame) -> Parsed:
+    """Events whose text is standard JSON; the others rejected with the strict parser's reason."""
+    record = pl.col("record")
+    suspects = events.filter(pl.any_horizontal(record.str.contains(p) for p in NOT_QUITE_JSON))
+    rejections = []
+    for key, offset, text in suspects.select("source_object", "byte_offset", "record").iter_rows():
+        error = json_error(text.encode(), offset)
+        if error is not None:
+            rejections.append(Rejection(key, offset, error, text.encode()))
+    if not rejections:
+        return Parsed(events, [])
+    bad = pl.DataFrame(
+        [(r.source_object, r.byte_offset) for r in rejections],
+        schema={"source_object": pl.String, "byte_offset": pl.Int64},
+        orient="row",
+    )
+    kept = events.join(bad, on=["source_object", "byte_offset"], how="anti", maintain_order="left")
+    return Parsed(kept, rejections)
 
 
 def _validated(events: pl.DataFrame) -> Parsed:

@@ -6,6 +6,7 @@ import base64
 import gzip
 import io
 import math
+import os
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from conftest import REAL_EVENTS, counts, event, ingest, query, real_event, write_object
 
 from ingest.config import RAW_ROW_GROUP_ROWS
+from ingest.parsing import READ_BYTES, _chunks
 
 HOUR = "2026/11/02/08"
 
@@ -181,16 +183,18 @@ def test_compression_is_recognised_by_magic_bytes_not_extension(tmp_path: Path) 
     (src / "gzipped").write_bytes(gzip.compress(body))  # no extension, is gzip
     (src / "zipped.json").write_bytes(zipped.getvalue())
     (src / "snappy.snappy").write_bytes(b"\xff\x06\x00\x00sNaPpY" + b"\x00" * 20)
+    (src / "hadoop.snappy").write_bytes(b"\x00\x00\x10\x00\x00\x00\x02\x1a" + body[:40])
     (src / "broken.gz").write_bytes(gzip.compress(body)[:-30])
     wh = tmp_path / "wh.duckdb"
     summary = ingest(tmp_path / "src", wh)
 
-    assert summary.records == 6 and summary.rejected_objects == 2
+    assert summary.records == 6 and summary.rejected_objects == 3
     rejected = dict(
         query(wh, "select split_part(source_object, '/', -1), error from raw.rejected_records")
     )
-    assert set(rejected) == {"snappy.snappy", "broken.gz"}
+    assert set(rejected) == {"snappy.snappy", "hadoop.snappy", "broken.gz"}
     assert "Snappy" in rejected["snappy.snappy"]
+    assert "object is binary, not JSON text (a NUL byte at offset 0)" in rejected["hadoop.snappy"]
     assert "gzip object is corrupt or truncated" in rejected["broken.gz"]
     assert query(wh, "select count(*) from raw.rejected_records where byte_offset is not null") == [
         (0,)
@@ -421,3 +425,90 @@ def test_raw_events_are_stored_in_small_row_groups(tmp_path: Path) -> None:
         "select count(distinct row_group_id), max(row_group_id)"
         " from pragma_storage_info('raw.agent_events')",
     ) == [(math.ceil(9_000 / RAW_ROW_GROUP_ROWS), math.ceil(9_000 / RAW_ROW_GROUP_ROWS) - 1)]
+
+
+def test_values_duckdb_tolerates_but_json_forbids_are_rejected(tmp_path: Path) -> None:
+    nan_first = orjson.dumps(event("b-nan", "2026-11-02T08:00:00.000Z"))[:-1] + b',"X":NaN}'
+    comma = orjson.dumps(event("b-comma", "2026-11-02T08:00:01.000Z"))[:-1] + b", }"
+    infinity_text = event("g-text", "2026-11-02T08:00:03.000Z", Note="NaN, Infinity,} and ,]")
+    good = orjson.dumps(event("g1", "2026-11-02T08:00:04.000Z"))
+    one_per_line = b"\n".join([nan_first, good, comma, orjson.dumps(infinity_text)])
+    pretty = orjson.dumps(event("b-pretty", "2026-11-02T08:00:02.000Z"), option=orjson.OPT_INDENT_2)
+    pretty = pretty[:-2] + b",\n}"
+    src, wh = _framed(tmp_path, one_per_line, "a")  # read fast, as NDJSON
+    (src / HOUR / "b").write_bytes(pretty + good.replace(b'"g1"', b'"g2"'))  # read precisely
+
+    summary = ingest(src, wh)
+
+    assert summary.records == 3 and summary.rejected_records == 3
+    loaded = {r[0] for r in query(wh, "select event_id from raw.agent_events")}
+    assert loaded == {"g1", "g2", "g-text"}
+    rejected = query(
+        wh,
+        "select split_part(source_object, '/', -1), byte_offset, error, payload"
+        " from raw.rejected_records order by 1, 2",
+    )
+    data = {"a": one_per_line, "b": pretty}
+    assert [(name, offset) for name, offset, _, _ in rejected] == [
+        ("a", 0),
+        ("a", one_per_line.index(comma)),
+        ("b", 0),
+    ]
+    for name, offset, error, payload in rejected:
+        assert error.startswith("invalid JSON: ")
+        assert data[name][offset : offset + len(payload)] == bytes(payload)
+    assert ingest(src, wh).skipped == 2  # the next run is not stopped either
+
+
+def test_a_string_full_of_brace_pairs_stays_one_record(tmp_path: Path) -> None:
+    name = "a}{b" * 40
+    tricky = event("e-tricky", "2026-11-02T08:00:01.000Z")
+    tricky["CurrentAgentSnapshot"]["Configuration"]["FirstName"] = name
+    records = [event("e1", "2026-11-02T08:00:00.000Z"), tricky, event("e2", "2026-11-02T08:00:02Z")]
+    write_object(tmp_path / "src" / HOUR / "obj.gz", records)
+    wh = tmp_path / "wh.duckdb"
+
+    summary = ingest(tmp_path / "src", wh)
+
+    assert summary.ok and summary.records == 3
+    assert query(
+        wh, "select current_first_name from raw.agent_events where event_id = 'e-tricky'"
+    ) == [(name,)]
+
+
+def test_an_object_larger_than_one_read_loads_whole(tmp_path: Path) -> None:
+    count = 10_000  # about 32 MB of JSON: more than one read of the parser takes
+    records = [event(f"e{i}", "2026-11-02T08:00:00.000Z") for i in range(count)]
+    assert sum(len(orjson.dumps(r)) + 1 for r in records) > READ_BYTES
+    write_object(tmp_path / "src" / HOUR / "big.gz", records, sep=b"\n")
+    wh = tmp_path / "wh.duckdb"
+
+    summary = ingest(tmp_path / "src", wh)
+
+    assert summary.ok and summary.records == count
+    assert query(wh, "select count(distinct event_id), min(byte_offset) from raw.agent_events") == [
+        (count, 0)
+    ]
+
+
+def test_reads_are_cut_at_record_boundaries_within_the_size() -> None:
+    lines = [b"x" * n for n in (5, 9, 3, 20, 1, 1, 7)]
+    chunks = list(_chunks(lines, 16))
+    assert [line for chunk in chunks for line in chunk] == lines
+    assert [len(chunk) for chunk in chunks] == [2, 2, 3]
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "src" / HOUR
+    write_object(folder / "good.gz", [event("e1", "2026-11-02T08:00:00.000Z")])
+    (Path(os.fsdecode(os.fsencode(folder) + b"/bad\xffname.gz"))).write_bytes(b"{}")
+    wh = tmp_path / "wh.duckdb"
+
+    for _ in range(2):
+        summary = ingest(tmp_path / "src", wh)
+        assert summary.unfetched == 1 and not summary.ok
+
+    assert query(wh, "select event_id from raw.agent_events") == [("e1",)]
+    [(key, error)] = query(wh, "select source_object, error from raw.rejected_records")
+    assert key.endswith("/bad\ufffdname.gz")
+    assert error.startswith("file name is not valid UTF-8")

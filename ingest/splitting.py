@@ -127,6 +127,11 @@ def json_error(chunk: bytes, offset: int | None = None) -> str | None:
     try:
         orjson.loads(chunk)
     except orjson.JSONDecodeError as exc:
+        try:
+            bytes(chunk).decode("utf-8")
+        except UnicodeDecodeError as bad:  # orjson places this error at the record's start
+            where = bad.start + (offset or 0)
+            return f"invalid JSON: byte {where} (0x{chunk[bad.start]:02x}) is not UTF-8 text"
         pos = _byte_pos(chunk, exc.pos)
         where = pos + (offset or 0)
         found = chunk[pos : pos + 1].decode("utf-8", "replace")

@@ -512,3 +512,22 @@ def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_loads(tmp_path: P
     [(key, error)] = query(wh, "select source_object, error from raw.rejected_records")
     assert key.endswith("/bad\ufffdname.gz")
     assert error.startswith("file name is not valid UTF-8")
+
+
+def test_a_record_that_is_not_utf8_is_rejected_naming_the_byte(tmp_path: Path) -> None:
+    good = orjson.dumps(event("e1", "2026-11-02T08:00:00.000Z"))
+    bad = orjson.dumps(event("e2", "2026-11-02T08:00:01.000Z", Note="café")).replace(
+        "é".encode(), b"\xff"
+    )
+    data = good + bad + good.replace(b'"e1"', b'"e3"')
+    src, wh = _framed(tmp_path, data)
+
+    summary = ingest(src, wh)
+
+    assert summary.records == 2 and summary.rejected_records == 1
+    [(offset, error, payload)] = query(
+        wh, "select byte_offset, error, payload from raw.rejected_records"
+    )
+    assert (offset, bytes(payload)) == (len(good), bad)
+    bad_byte = data.index(b"\xff")
+    assert error == f"invalid JSON: byte {bad_byte} (0xff) is not UTF-8 text"

@@ -19,9 +19,10 @@ from ingest.splitting import Split, json_error, split_strictly
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 REQUIRED = ("EventId", "EventType", "EventTimestamp", "AgentARN")
-# DuckDB's reader also accepts NaN, Infinity and trailing commas, which are not JSON: a record
-# whose text matches one of these patterns is checked with a strict parser.
-NOT_QUITE_JSON = (r"NaN|Infinity", r",\s*[}\]]")
+# DuckDB's reader also accepts NaN and Infinity (any case, also `inf`) as values and trailing
+# commas, none of which is JSON: a record whose text matches one of these patterns is checked
+# with a strict parser.
+NOT_QUITE_JSON = (r"(?i)[:,\[]\s*[-+]?(?:nan|inf)", r",\s*[}\]]")
 # What the reader raises on bad JSON: DuckDB's error, or, past the first chunk of rows, the same
 # error wrapped by Polars as it streams the result in.
 READ_ERRORS = (duckdb.Error, pl.exceptions.ComputeError)
@@ -246,9 +247,7 @@ def _read_lines(
     try:
         for chunk in _chunks(lines, READ_BYTES):
             frames.append(_read(con, b"\n".join(chunk)))
-    except READ_ERRORS as exc:
-        if "Out of Memory" in str(exc):  # not bad input: the run stops and is retried whole
-            raise
+    except READ_ERRORS:  # bad JSON, or a record too big for the parser's memory
         return None
     return pl.concat(frames) if frames else _empty()
 

@@ -42,7 +42,7 @@ def decompress(data: bytes) -> bytes:
             "configure the Firehose stream with GZIP or no compression"
         )
     nul = data.find(b"\x00", 0, BINARY_PROBE)
-    if nul != -1:  # JSON text never holds a NUL byte; Hadoop-compatible Snappy has no magic bytes
+    if nul != -1 and data.lstrip()[:1] not in (b"{", b"["):  # Hadoop-compatible Snappy: no magic
         raise UnreadableObject(
             f"object is binary, not JSON text (a NUL byte at offset {nul}): probably a compression "
             "this ingest does not read, such as Hadoop-compatible Snappy; "

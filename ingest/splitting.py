@@ -9,6 +9,7 @@ import orjson
 
 BOUNDARY = re.compile(rb"}\s*{")
 WHITESPACE = b" \t\r\n"
+UTF8_BOM = b"\xef\xbb\xbf"  # some editors start a text file with it; it is not part of a record
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Piece:
 
 def candidate_spans(data: bytes) -> list[tuple[int, int]]:
     """Spans cut at every `}` `{` pair; right unless a string value itself holds `}{`."""
-    start = len(data) - len(data.lstrip(WHITESPACE))
+    start = len(data) - len(data.removeprefix(UTF8_BOM).lstrip(WHITESPACE))
     stop = len(data.rstrip(WHITESPACE))
     if start >= stop:
         return []
@@ -66,15 +67,37 @@ def split_strictly(data: bytes) -> list[Piece]:
             pieces.append(Piece(start, end))
             i += 1
             continue
-        # a `}{` inside a string cut the record: it ends where the JSON value from start ends
-        joined = span_ending_at.get(_document_end(data, start, len(data)) or -1, i)
-        if joined > i:
+        joined = _rejoined(data, spans, i, span_ending_at)
+        if joined is not None:
             pieces.append(Piece(start, spans[joined][1]))
             i = joined + 1
             continue
         pieces.extend(_isolate(data, start, end))
         i += 1
     return pieces
+
+
+def _rejoined(
+    data: bytes, spans: list[tuple[int, int]], i: int, span_ending_at: dict[int, int]
+) -> int | None:
+    """The span where the record starting at span i ends, if `}{` inside its strings cut it.
+
+    The record is parsed over 2, 3, 5, 9, ... spans, so the work stays in proportion to its
+    length, and bytes after it (a bad one among them) do not matter.
+    """
+    start, width = spans[i][0], 1
+    while (last := min(i + width, len(spans) - 1)) > i:
+        try:
+            orjson.loads(memoryview(data)[start : spans[last][1]])
+        except orjson.JSONDecodeError as exc:
+            if exc.msg.startswith("unexpected content after document"):
+                return span_ending_at.get(_value_stop(data, start, exc.pos))
+            if not exc.msg.startswith("unexpected end of data") or last == len(spans) - 1:
+                return None
+            width *= 2
+            continue
+        return last
+    return None
 
 
 def _isolate(data: bytes, start: int, end: int) -> list[Piece]:
@@ -107,13 +130,18 @@ def _bad(data: bytes, start: int, end: int) -> list[Piece]:
 def _document_end(data: bytes, start: int, end: int) -> int | None:
     """Where the JSON value starting at start ends, if one complete value starts there."""
     try:
-        orjson.loads(memoryview(data)[start:end])  # stops at the value's end: no copy, no rescan
+        orjson.loads(memoryview(data)[start:end])
     except orjson.JSONDecodeError as exc:
         if not exc.msg.startswith("unexpected content after document"):
             return None
-        stop = start + _byte_pos(data[start : start + 4 * exc.pos], exc.pos)
-        return start + len(data[start:stop].rstrip(WHITESPACE))
+        return _value_stop(data, start, exc.pos)
     return end
+
+
+def _value_stop(data: bytes, start: int, char_pos: int) -> int:
+    """Where a JSON value starting at start ends, from orjson's position of what follows it."""
+    stop = start + _byte_pos(data[start : start + 4 * char_pos], char_pos)
+    return start + len(data[start:stop].rstrip(WHITESPACE))
 
 
 def _looks_like_event(chunk: bytes) -> bool:
@@ -127,11 +155,15 @@ def json_error(chunk: bytes, offset: int | None = None) -> str | None:
     try:
         orjson.loads(chunk)
     except orjson.JSONDecodeError as exc:
-        try:
-            bytes(chunk).decode("utf-8")
-        except UnicodeDecodeError as bad:  # orjson places this error at the record's start
-            where = bad.start + (offset or 0)
-            return f"invalid JSON: byte {where} (0x{chunk[bad.start]:02x}) is not UTF-8 text"
+        if "not valid UTF-8" in exc.msg:  # orjson places this error at the record's start
+            try:
+                bytes(chunk).decode("utf-8")
+            except UnicodeDecodeError as bad:
+                earlier = json_error(chunk[: bad.start], offset)
+                if earlier is not None and "unexpected end of data" not in earlier:
+                    return earlier  # a syntax error before the bad byte comes first
+                where = bad.start + (offset or 0)
+                return f"invalid JSON: byte {where} (0x{chunk[bad.start]:02x}) is not UTF-8 text"
         pos = _byte_pos(chunk, exc.pos)
         where = pos + (offset or 0)
         found = chunk[pos : pos + 1].decode("utf-8", "replace")

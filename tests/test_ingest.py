@@ -430,9 +430,10 @@ def test_raw_events_are_stored_in_small_row_groups(tmp_path: Path) -> None:
 def test_values_duckdb_tolerates_but_json_forbids_are_rejected(tmp_path: Path) -> None:
     nan_first = orjson.dumps(event("b-nan", "2026-11-02T08:00:00.000Z"))[:-1] + b',"X":NaN}'
     comma = orjson.dumps(event("b-comma", "2026-11-02T08:00:01.000Z"))[:-1] + b", }"
-    infinity_text = event("g-text", "2026-11-02T08:00:03.000Z", Note="NaN, Infinity,} and ,]")
+    lower = orjson.dumps(event("b-lower", "2026-11-02T08:00:01.000Z"))[:-1] + b',"X":[-inf]}'
+    infinity_text = event("g-text", "2026-11-02T08:00:03.000Z", Note="NaN, Infinity,} and: nan")
     good = orjson.dumps(event("g1", "2026-11-02T08:00:04.000Z"))
-    one_per_line = b"\n".join([nan_first, good, comma, orjson.dumps(infinity_text)])
+    one_per_line = b"\n".join([nan_first, good, comma, lower, orjson.dumps(infinity_text)])
     pretty = orjson.dumps(event("b-pretty", "2026-11-02T08:00:02.000Z"), option=orjson.OPT_INDENT_2)
     pretty = pretty[:-2] + b",\n}"
     src, wh = _framed(tmp_path, one_per_line, "a")  # read fast, as NDJSON
@@ -440,7 +441,7 @@ def test_values_duckdb_tolerates_but_json_forbids_are_rejected(tmp_path: Path) -
 
     summary = ingest(src, wh)
 
-    assert summary.records == 3 and summary.rejected_records == 3
+    assert summary.records == 3 and summary.rejected_records == 4
     loaded = {r[0] for r in query(wh, "select event_id from raw.agent_events")}
     assert loaded == {"g1", "g2", "g-text"}
     rejected = query(
@@ -452,6 +453,7 @@ def test_values_duckdb_tolerates_but_json_forbids_are_rejected(tmp_path: Path) -
     assert [(name, offset) for name, offset, _, _ in rejected] == [
         ("a", 0),
         ("a", one_per_line.index(comma)),
+        ("a", one_per_line.index(lower)),
         ("b", 0),
     ]
     for name, offset, error, payload in rejected:
@@ -531,3 +533,54 @@ def test_a_record_that_is_not_utf8_is_rejected_naming_the_byte(tmp_path: Path) -
     assert (offset, bytes(payload)) == (len(good), bad)
     bad_byte = data.index(b"\xff")
     assert error == f"invalid JSON: byte {bad_byte} (0xff) is not UTF-8 text"
+
+
+def test_a_cut_record_is_rejoined_whatever_follows_it(tmp_path: Path) -> None:
+    cut = orjson.dumps(event("e-cut", "2026-11-02T08:00:00.000Z", Note="x}{y"))
+    not_utf8 = orjson.dumps(event("b-utf8", "2026-11-02T08:00:01Z", Note="é")).replace(
+        "é".encode(), b"\xff"
+    )
+    last = orjson.dumps(event("e-last", "2026-11-02T08:00:02.000Z"))
+    src, wh = _framed(tmp_path, cut + not_utf8 + last)
+
+    summary = ingest(src, wh)
+
+    assert {r[0] for r in query(wh, "select event_id from raw.agent_events")} == {"e-cut", "e-last"}
+    assert summary.rejected_records == 1
+    assert query(wh, "select byte_offset from raw.rejected_records") == [(len(cut),)]
+
+
+def test_text_objects_with_a_bom_or_a_stray_nul_byte_keep_their_good_records(
+    tmp_path: Path,
+) -> None:
+    records = [orjson.dumps(event(f"e{i}", f"2026-11-02T08:00:0{i}.000Z")) for i in range(4)]
+    src = tmp_path / "src" / HOUR
+    src.mkdir(parents=True)
+    (src / "bom.json").write_bytes(b"\xef\xbb\xbf" + records[0] + b"\n" + records[1])
+    (src / "nul.json").write_bytes(records[2][:30] + b"\x00\x00\n" + records[2] + records[3])
+    wh = tmp_path / "wh.duckdb"
+
+    summary = ingest(tmp_path / "src", wh)
+
+    assert summary.records == 4 and summary.rejected_records == 1
+    assert query(
+        wh, "select event_id, byte_offset from raw.agent_events where event_id in ('e0', 'e3')"
+    ) == [("e0", 3), ("e3", 33 + len(records[2]))]
+    assert query(wh, "select byte_offset, payload from raw.rejected_records") == [
+        (0, records[2][:30] + b"\x00\x00")
+    ]
+
+
+def test_a_record_too_big_for_the_parser_does_not_stop_the_run(tmp_path: Path) -> None:
+    huge = event("e-huge", "2026-11-02T08:00:01.000Z", Extra=[0] * 2_000_000)
+    records = [event("e1", "2026-11-02T08:00:00.000Z"), huge, event("e2", "2026-11-02T08:00:02Z")]
+    write_object(tmp_path / "src" / HOUR / "obj.gz", records, sep=b"\n")
+    wh = tmp_path / "wh.duckdb"
+
+    summary = ingest(tmp_path / "src", wh)
+
+    loaded = {r[0] for r in query(wh, "select event_id from raw.agent_events")}
+    assert {"e1", "e2"} <= loaded
+    rejected = query(wh, "select byte_offset from raw.rejected_records")
+    assert summary.records + summary.rejected_records == 3  # the big one loaded or rejected
+    assert ("e-huge" in loaded) == (rejected == [])

@@ -308,7 +308,7 @@ def _strictly_json(events: pl.DataFrame) -> Parsed:
     rejections = []
     for key, offset, text in suspects.select("source_object", "byte_offset", "record").iter_rows():
         error = json_error(text.encode(), offset)
-        if error is not None:
+        if error is not None and "number is infinity" not in error:  # 1e400 is JSON
             rejections.append(Rejection(key, offset, error, text.encode()))
     if not rejections:
         return Parsed(events, [])

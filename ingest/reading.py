@@ -16,6 +16,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 SNAPPY_FRAMED_MAGIC = b"\xff\x06\x00\x00sNaPpY"
 BINARY_PROBE = 64  # bytes looked at to tell binary content from JSON text
+UTF8_BOM = b"\xef\xbb\xbf"  # some editors start a text file with it; it is not part of a record
 
 
 class UnreadableObject(Exception):
@@ -41,8 +42,10 @@ def decompress(data: bytes) -> bytes:
             "object is Snappy-compressed, which this ingest does not read; "
             "configure the Firehose stream with GZIP or no compression"
         )
-    nul = data.find(b"\x00", 0, BINARY_PROBE)
-    if nul != -1 and data.lstrip()[:1] not in (b"{", b"["):  # Hadoop-compatible Snappy: no magic
+    head = data[:BINARY_PROBE]
+    nul = head.find(b"\x00")
+    if nul != -1 and head.removeprefix(UTF8_BOM).lstrip()[:1] not in (b"{", b"["):
+        # JSON text holds no NUL byte; Hadoop-compatible Snappy has no magic bytes
         raise UnreadableObject(
             f"object is binary, not JSON text (a NUL byte at offset {nul}): probably a compression "
             "this ingest does not read, such as Hadoop-compatible Snappy; "

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import orjson
 
+from ingest.reading import UTF8_BOM
+
 BOUNDARY = re.compile(rb"}\s*{")
 WHITESPACE = b" \t\r\n"
-UTF8_BOM = b"\xef\xbb\xbf"  # some editors start a text file with it; it is not part of a record
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def _rejoined(
         try:
             orjson.loads(memoryview(data)[start : spans[last][1]])
         except orjson.JSONDecodeError as exc:
+            if "not valid UTF-8" in exc.msg:  # orjson checks the whole window first
+                return _ends_before_bad_byte(data, start, spans[last][1], span_ending_at)
             if exc.msg.startswith("unexpected content after document"):
                 return span_ending_at.get(_value_stop(data, start, exc.pos))
             if not exc.msg.startswith("unexpected end of data") or last == len(spans) - 1:
@@ -97,6 +100,22 @@ def _rejoined(
             width *= 2
             continue
         return last
+    return None
+
+
+def _ends_before_bad_byte(
+    data: bytes, start: int, end: int, span_ending_at: dict[int, int]
+) -> int | None:
+    """The span where the value starting at start ends, if it ends before a bad UTF-8 byte."""
+    try:
+        data[start:end].decode("utf-8")
+    except UnicodeDecodeError as bad:
+        end = start + bad.start
+    try:
+        orjson.loads(memoryview(data)[start:end])
+    except orjson.JSONDecodeError as exc:
+        if exc.msg.startswith("unexpected content after document"):
+            return span_ending_at.get(_value_stop(data, start, exc.pos))
     return None
 
 
@@ -159,7 +178,8 @@ def json_error(chunk: bytes, offset: int | None = None) -> str | None:
             try:
                 bytes(chunk).decode("utf-8")
             except UnicodeDecodeError as bad:
-                earlier = json_error(chunk[: bad.start], offset)
+                before = chunk[: bad.start]
+                earlier = json_error(before, offset) if before.strip(WHITESPACE) else None
                 if earlier is not None and "unexpected end of data" not in earlier:
                     return earlier  # a syntax error before the bad byte comes first
                 where = bad.start + (offset or 0)

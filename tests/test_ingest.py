@@ -17,6 +17,7 @@ from conftest import REAL_EVENTS, counts, event, ingest, query, real_event, writ
 
 from ingest.config import RAW_ROW_GROUP_ROWS
 from ingest.parsing import READ_BYTES, _chunks
+from ingest.splitting import json_error
 
 HOUR = "2026/11/02/08"
 
@@ -432,8 +433,9 @@ def test_values_duckdb_tolerates_but_json_forbids_are_rejected(tmp_path: Path) -
     comma = orjson.dumps(event("b-comma", "2026-11-02T08:00:01.000Z"))[:-1] + b", }"
     lower = orjson.dumps(event("b-lower", "2026-11-02T08:00:01.000Z"))[:-1] + b',"X":[-inf]}'
     infinity_text = event("g-text", "2026-11-02T08:00:03.000Z", Note="NaN, Infinity,} and: nan")
+    infinity_text = orjson.dumps(infinity_text)[:-1] + b',"Big":1e400}'  # JSON, beyond a double
     good = orjson.dumps(event("g1", "2026-11-02T08:00:04.000Z"))
-    one_per_line = b"\n".join([nan_first, good, comma, lower, orjson.dumps(infinity_text)])
+    one_per_line = b"\n".join([nan_first, good, comma, lower, infinity_text])
     pretty = orjson.dumps(event("b-pretty", "2026-11-02T08:00:02.000Z"), option=orjson.OPT_INDENT_2)
     pretty = pretty[:-2] + b",\n}"
     src, wh = _framed(tmp_path, one_per_line, "a")  # read fast, as NDJSON
@@ -535,8 +537,9 @@ def test_a_record_that_is_not_utf8_is_rejected_naming_the_byte(tmp_path: Path) -
     assert error == f"invalid JSON: byte {bad_byte} (0xff) is not UTF-8 text"
 
 
-def test_a_cut_record_is_rejoined_whatever_follows_it(tmp_path: Path) -> None:
-    cut = orjson.dumps(event("e-cut", "2026-11-02T08:00:00.000Z", Note="x}{y"))
+@pytest.mark.parametrize("note", ["x}{y", "a}{b}{c}{d"])
+def test_a_cut_record_is_rejoined_whatever_follows_it(tmp_path: Path, note: str) -> None:
+    cut = orjson.dumps(event("e-cut", "2026-11-02T08:00:00.000Z", Note=note))
     not_utf8 = orjson.dumps(event("b-utf8", "2026-11-02T08:00:01Z", Note="é")).replace(
         "é".encode(), b"\xff"
     )
@@ -558,16 +561,23 @@ def test_text_objects_with_a_bom_or_a_stray_nul_byte_keep_their_good_records(
     src.mkdir(parents=True)
     (src / "bom.json").write_bytes(b"\xef\xbb\xbf" + records[0] + b"\n" + records[1])
     (src / "nul.json").write_bytes(records[2][:30] + b"\x00\x00\n" + records[2] + records[3])
+    bom_nul = b"\xef\xbb\xbf" + records[2][:20] + b"\x00\n" + records[1].replace(b'"e1"', b'"e4"')
+    (src / "bom-nul.json").write_bytes(bom_nul)
     wh = tmp_path / "wh.duckdb"
 
     summary = ingest(tmp_path / "src", wh)
 
-    assert summary.records == 4 and summary.rejected_records == 1
+    assert summary.records == 5 and summary.rejected_records == 2
     assert query(
         wh, "select event_id, byte_offset from raw.agent_events where event_id in ('e0', 'e3')"
     ) == [("e0", 3), ("e3", 33 + len(records[2]))]
-    assert query(wh, "select byte_offset, payload from raw.rejected_records") == [
-        (0, records[2][:30] + b"\x00\x00")
+    assert query(
+        wh,
+        "select split_part(source_object, '/', -1), byte_offset, payload"
+        " from raw.rejected_records order by 1",
+    ) == [
+        ("bom-nul.json", 3, records[2][:20] + b"\x00"),
+        ("nul.json", 0, records[2][:30] + b"\x00\x00"),
     ]
 
 
@@ -584,3 +594,9 @@ def test_a_record_too_big_for_the_parser_does_not_stop_the_run(tmp_path: Path) -
     rejected = query(wh, "select byte_offset from raw.rejected_records")
     assert summary.records + summary.rejected_records == 3  # the big one loaded or rejected
     assert ("e-huge" in loaded) == (rejected == [])
+
+
+def test_a_bad_first_byte_is_named() -> None:
+    assert json_error(b"\xff" + orjson.dumps({"a": 1}), 10) == (
+        "invalid JSON: byte 10 (0xff) is not UTF-8 text"
+    )

@@ -111,12 +111,8 @@ def _ends_before_bad_byte(
         data[start:end].decode("utf-8")
     except UnicodeDecodeError as bad:
         end = start + bad.start
-    try:
-        orjson.loads(memoryview(data)[start:end])
-    except orjson.JSONDecodeError as exc:
-        if exc.msg.startswith("unexpected content after document"):
-            return span_ending_at.get(_value_stop(data, start, exc.pos))
-    return None
+    stop = _document_end(data, start, end)
+    return None if stop is None else span_ending_at.get(stop)
 
 
 def _isolate(data: bytes, start: int, end: int) -> list[Piece]:

@@ -9,8 +9,9 @@ import orjson
 
 from ingest.reading import UTF8_BOM
 
-BOUNDARY = re.compile(rb"}\s*{")
+BOUNDARY = re.compile(rb"}[ \t\r\n]*{")  # JSON's whitespace only (\s would also skip \f, \v)
 WHITESPACE = b" \t\r\n"
+DOCUMENT_WINDOW = 16 * 1024  # bytes first tried when looking for where a JSON value ends
 
 
 @dataclass(frozen=True)
@@ -107,11 +108,7 @@ def _ends_before_bad_byte(
     data: bytes, start: int, end: int, span_ending_at: dict[int, int]
 ) -> int | None:
     """The span where the value starting at start ends, if it ends before a bad UTF-8 byte."""
-    try:
-        data[start:end].decode("utf-8")
-    except UnicodeDecodeError as bad:
-        end = start + bad.start
-    stop = _document_end(data, start, end)
+    stop = _document_end(data, start, start + _valid_utf8_prefix(data, start, end))
     return None if stop is None else span_ending_at.get(stop)
 
 
@@ -143,14 +140,43 @@ def _bad(data: bytes, start: int, end: int) -> list[Piece]:
 
 
 def _document_end(data: bytes, start: int, end: int) -> int | None:
-    """Where the JSON value starting at start ends, if one complete value starts there."""
-    try:
-        orjson.loads(memoryview(data)[start:end])
-    except orjson.JSONDecodeError as exc:
-        if not exc.msg.startswith("unexpected content after document"):
+    """Where the JSON value starting at start ends, if one complete value starts there.
+
+    orjson checks a whole buffer's UTF-8 before it parses, so the value is tried in windows
+    of growing size: the work stays in proportion to the value, not to what follows it.
+    """
+    size = DOCUMENT_WINDOW
+    while True:
+        stop = _char_start(data, min(end, start + size), start)
+        try:
+            orjson.loads(memoryview(data)[start:stop])
+        except orjson.JSONDecodeError as exc:
+            if exc.msg.startswith("unexpected content after document"):
+                return _value_stop(data, start, exc.pos)
+            if "not valid UTF-8" in exc.msg:
+                valid = _valid_utf8_prefix(data, start, stop)
+                return _document_end(data, start, start + valid) if valid else None
+            if exc.msg.startswith("unexpected end of data") and stop < end:
+                size *= 4
+                continue
             return None
-        return _value_stop(data, start, exc.pos)
-    return end
+        return start + len(data[start:stop].rstrip(WHITESPACE))
+
+
+def _char_start(data: bytes, pos: int, floor: int) -> int:
+    """pos, moved back if needed so that it does not cut a UTF-8 character in two."""
+    while floor < pos < len(data) and data[pos] & 0xC0 == 0x80:
+        pos -= 1
+    return pos
+
+
+def _valid_utf8_prefix(data: bytes, start: int, stop: int) -> int:
+    """How many bytes from start are valid UTF-8, up to stop."""
+    try:
+        data[start:stop].decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return bad.start
+    return stop - start
 
 
 def _value_stop(data: bytes, start: int, char_pos: int) -> int:

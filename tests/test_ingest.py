@@ -600,3 +600,17 @@ def test_a_bad_first_byte_is_named() -> None:
     assert json_error(b"\xff" + orjson.dumps({"a": 1}), 10) == (
         "invalid JSON: byte 10 (0xff) is not UTF-8 text"
     )
+
+
+@pytest.mark.parametrize("stray", [b"\x0c", b"\n\x0b\n"])
+def test_a_stray_control_byte_between_records_is_rejected(tmp_path: Path, stray: bytes) -> None:
+    first = orjson.dumps(event("e1", "2026-11-02T08:00:00.000Z"))
+    second = orjson.dumps(event("e2", "2026-11-02T08:00:01.000Z"))
+    src, wh = _framed(tmp_path, first + stray + second)
+
+    summary = ingest(src, wh)
+
+    assert summary.records == 2 and summary.rejected_records == 1
+    [(offset, payload)] = query(wh, "select byte_offset, payload from raw.rejected_records")
+    control = stray.strip(b"\n")  # JSON whitespace around it is not part of the bad bytes
+    assert (offset, bytes(payload)) == (len(first) + stray.index(control), control)

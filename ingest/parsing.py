@@ -329,7 +329,7 @@ def _validated(events: pl.DataFrame) -> Parsed:
         )
     )
     missing = pl.concat_str(
-        [pl.when(pl.col(name).is_null()).then(pl.lit(name)) for name in REQUIRED],
+        [pl.when(pl.col(name).fill_null("") == "").then(pl.lit(name)) for name in REQUIRED],
         separator=", ",
         ignore_nulls=True,
     )

@@ -217,6 +217,7 @@ def test_bad_records_are_rejected_and_their_neighbours_load(tmp_path: Path) -> N
         "truncated": good[0][:300],
         "not-an-event": b'{"hello": "world"}',
         "missing-id": orjson.dumps({k: v for k, v in event("x", "2026-11-02T08:00:00Z").items() if k != "EventId"}),
+        "empty-arn": orjson.dumps(event("b-arn", "2026-11-02T08:00:00Z", AgentARN="")),
         "bad-time": orjson.dumps(event("b-time", "yesterday")),
         "wrong-type": orjson.dumps(wrong_type),
         "array": b"[1, 2]",
@@ -228,6 +229,7 @@ def test_bad_records_are_rejected_and_their_neighbours_load(tmp_path: Path) -> N
         bad["not-an-event"],
         orjson.dumps(no_previous),
         bad["missing-id"],
+        bad["empty-arn"],
         orjson.dumps(unknown_type),
         bad["bad-time"],
         good[2],
@@ -253,6 +255,7 @@ def test_bad_records_are_rejected_and_their_neighbours_load(tmp_path: Path) -> N
         in errors
     )
     assert "agent event lacks required field(s) EventId" in errors
+    assert "agent event lacks required field(s) AgentARN" in errors  # an empty string
     assert "EventTimestamp 'yesterday' is not an ISO 8601 timestamp" in errors
     assert any(e.startswith("record does not fit the agent-event schema") for e in errors)
     assert any("[1, 2]" in bytes(p).decode() for _, _, p in rejected)

@@ -145,9 +145,8 @@ def parse_batch(con: duckdb.DuckDBPyConnection, splits: list[Split]) -> Parsed:
     parts = _parse_fast(con, fast) if fast else []
     parts += [_parse_precisely(con, s) for s in slow]
     events = pl.concat([p.events for p in parts]) if parts else _with_provenance(_empty(), [])
-    strict = _strictly_json(events)
-    checked = _validated(strict.events)
-    rejections = [r for p in parts for r in p.rejections] + strict.rejections + checked.rejections
+    checked = _validated(events)
+    rejections = [r for p in parts for r in p.rejections] + checked.rejections
     return Parsed(checked.events, rejections, new_fields(checked.events))
 
 
@@ -191,7 +190,7 @@ def _parse_fast(con: duckdb.DuckDBPyConnection, splits: list[Split]) -> list[Par
     lines = [memoryview(s.data)[a:b] for s in splits for a, b in s.spans]
     frame = _read_lines(con, lines)
     if frame is not None:
-        return [Parsed(_with_provenance(frame, splits), [])]
+        return [_strictly_json(_with_provenance(frame, splits))]
     if len(splits) == 1:
         return [_parse_precisely(con, splits[0])]
     middle = len(splits) // 2
@@ -302,14 +301,15 @@ def _with_provenance(frame: pl.DataFrame, splits: list[Split]) -> pl.DataFrame:
 
 
 def _strictly_json(events: pl.DataFrame) -> Parsed:
-    """Events whose text is standard JSON; the others rejected with the strict parser's reason."""
+    """Events DuckDB read whose text is standard JSON; the others rejected with orjson's reason."""
     record = pl.col("record")
     suspects = events.filter(record.str.contains(NOT_QUITE_JSON))
     rejections = []
     for key, offset, text in suspects.select("source_object", "byte_offset", "record").iter_rows():
-        error = json_error(text.encode(), offset)
+        payload = text.encode()
+        error = json_error(payload, offset)
         if error is not None and "number is infinity" not in error:  # 1e400 is JSON
-            rejections.append(Rejection(key, offset, error, text.encode()))
+            rejections.append(Rejection(key, offset, error, payload))
     if not rejections:
         return Parsed(events, [])
     bad = pl.DataFrame(

@@ -69,7 +69,8 @@ def split_strictly(data: bytes) -> list[Piece]:
             pieces.append(Piece(start, end))
             i += 1
             continue
-        joined = _rejoined(data, spans, i, span_ending_at)
+        stop = _document_end(data, start, len(data))  # a `}{` inside a string cut the record?
+        joined = None if stop is None else span_ending_at.get(stop)
         if joined is not None:
             pieces.append(Piece(start, spans[joined][1]))
             i = joined + 1
@@ -77,39 +78,6 @@ def split_strictly(data: bytes) -> list[Piece]:
         pieces.extend(_isolate(data, start, end))
         i += 1
     return pieces
-
-
-def _rejoined(
-    data: bytes, spans: list[tuple[int, int]], i: int, span_ending_at: dict[int, int]
-) -> int | None:
-    """The span where the record starting at span i ends, if `}{` inside its strings cut it.
-
-    The record is parsed over 2, 3, 5, 9, ... spans, so the work stays in proportion to its
-    length, and bytes after it (a bad one among them) do not matter.
-    """
-    start, width = spans[i][0], 1
-    while (last := min(i + width, len(spans) - 1)) > i:
-        try:
-            orjson.loads(memoryview(data)[start : spans[last][1]])
-        except orjson.JSONDecodeError as exc:
-            if "not valid UTF-8" in exc.msg:  # orjson checks the whole window first
-                return _ends_before_bad_byte(data, start, spans[last][1], span_ending_at)
-            if exc.msg.startswith("unexpected content after document"):
-                return span_ending_at.get(_value_stop(data, start, exc.pos))
-            if not exc.msg.startswith("unexpected end of data") or last == len(spans) - 1:
-                return None
-            width *= 2
-            continue
-        return last
-    return None
-
-
-def _ends_before_bad_byte(
-    data: bytes, start: int, end: int, span_ending_at: dict[int, int]
-) -> int | None:
-    """The span where the value starting at start ends, if it ends before a bad UTF-8 byte."""
-    stop = _document_end(data, start, start + _valid_utf8_prefix(data, start, end))
-    return None if stop is None else span_ending_at.get(stop)
 
 
 def _isolate(data: bytes, start: int, end: int) -> list[Piece]:

@@ -10,6 +10,9 @@ from ingest.parsing import TIMESTAMP_FORMAT
 
 SNAPSHOTS = {"current": "CurrentAgentSnapshot", "previous": "PreviousAgentSnapshot"}
 KEYS = ("event_id", "source_object", "byte_offset")
+# The record text, already checked as JSON by the parser, typed so that DuckDB takes it as its
+# JSON type as it is: a cast from text would parse every record once more.
+JSON_TEXT = pl.Extension("arrow.json", pl.String)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,9 @@ def _events(base: pl.DataFrame) -> pl.DataFrame:
         pl.col("PreviousAgentSnapshot").is_not_null().alias("has_previous_snapshot"),
         *_snapshot_scalars("current"),
         *_snapshot_scalars("previous"),
-        pl.col("source_object", "byte_offset", "record", "recovered_from_error_output"),
+        pl.col("source_object", "byte_offset"),
+        pl.col("record").ext.to(JSON_TEXT),
+        pl.col("recovered_from_error_output"),
     )
 
 

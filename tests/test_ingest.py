@@ -93,8 +93,12 @@ def test_clean_real_samples_load_with_their_values(tmp_path: Path) -> None:
         ("Omni-channel-queue", ["CHAT", "VOICE"], False),
         ("OutboundQueue", ["VOICE"], True),
     ]
-    stored = query(wh, "select record from raw.agent_events where source_object like '%acw-2.json'")
+    stored = query(
+        wh,
+        "select record, typeof(record) from raw.agent_events where source_object like '%acw-2.json'",
+    )
     assert orjson.loads(stored[0][0]) == real_event("acw-2")
+    assert stored[0][1] == "JSON"
 
 
 @pytest.mark.parametrize(

@@ -27,13 +27,16 @@ class RawFrames:
 
 def flatten(nested: pl.DataFrame) -> RawFrames:
     """The raw tables' rows for parsed events."""
-    base = nested.with_columns(event_id=pl.col("EventId"))
-    return RawFrames(
-        events=_events(base),
-        contacts=pl.concat([_contacts(base, snap) for snap in SNAPSHOTS]),
-        concurrency=pl.concat([_concurrency(base, snap) for snap in SNAPSHOTS]),
-        queues=pl.concat([_queues(base, snap) for snap in SNAPSHOTS]),
+    base = nested.lazy().with_columns(event_id=pl.col("EventId"))
+    frames = pl.collect_all(
+        [
+            _events(base),
+            pl.concat([_contacts(base, snap) for snap in SNAPSHOTS]),
+            pl.concat([_concurrency(base, snap) for snap in SNAPSHOTS]),
+            pl.concat([_queues(base, snap) for snap in SNAPSHOTS]),
+        ]
     )
+    return RawFrames(*frames)
 
 
 def _ts(expr: pl.Expr) -> pl.Expr:
@@ -41,7 +44,7 @@ def _ts(expr: pl.Expr) -> pl.Expr:
     return expr.str.to_datetime(TIMESTAMP_FORMAT, time_unit="ms", time_zone="UTC", strict=False)
 
 
-def _events(base: pl.DataFrame) -> pl.DataFrame:
+def _events(base: pl.LazyFrame) -> pl.LazyFrame:
     """One row per record with both snapshots' scalars as columns."""
     return base.select(
         pl.col("event_id"),
@@ -97,7 +100,7 @@ def _snapshot_scalars(snap: str) -> list[pl.Expr]:
     ]
 
 
-def _exploded(base: pl.DataFrame, snap: str, items: pl.Expr) -> pl.DataFrame:
+def _exploded(base: pl.LazyFrame, snap: str, items: pl.Expr) -> pl.LazyFrame:
     """One row per element of a list in a snapshot, with its event keys and position."""
     return (
         base.select(*KEYS, item=items, position=pl.int_ranges(0, items.list.len()))
@@ -107,7 +110,7 @@ def _exploded(base: pl.DataFrame, snap: str, items: pl.Expr) -> pl.DataFrame:
     )
 
 
-def _contacts(base: pl.DataFrame, snap: str) -> pl.DataFrame:
+def _contacts(base: pl.LazyFrame, snap: str) -> pl.LazyFrame:
     """One row per contact in a snapshot's Contacts list."""
     rows = _exploded(base, snap, pl.col(SNAPSHOTS[snap]).struct.field("Contacts"))
     contact = pl.col("item")
@@ -136,7 +139,7 @@ def _profile(snap: str) -> pl.Expr:
     return pl.col(SNAPSHOTS[snap]).struct.field("Configuration").struct.field("RoutingProfile")
 
 
-def _concurrency(base: pl.DataFrame, snap: str) -> pl.DataFrame:
+def _concurrency(base: pl.LazyFrame, snap: str) -> pl.LazyFrame:
     """One row per channel of a snapshot's routing-profile concurrency."""
     rows = _exploded(base, snap, _profile(snap).struct.field("Concurrency"))
     slot = pl.col("item")
@@ -151,7 +154,7 @@ def _concurrency(base: pl.DataFrame, snap: str) -> pl.DataFrame:
     )
 
 
-def _queues(base: pl.DataFrame, snap: str) -> pl.DataFrame:
+def _queues(base: pl.LazyFrame, snap: str) -> pl.LazyFrame:
     """One row per inbound queue and one for the default outbound queue of a snapshot."""
     profile = _profile(snap)
     inbound = _exploded(base, snap, profile.struct.field("InboundQueues")).with_columns(

@@ -14,6 +14,9 @@ DEFAULT_SAMPLE = Path("sample-archive")
 # are written in row groups of RAW_ROW_GROUP_ROWS rows (DuckDB's default is 122,880): a commit of
 # that many records goes straight to compressed storage instead of through the write-ahead log.
 INGEST_DUCKDB_CONFIG = {"memory_limit": "128MB", "allocator_flush_threshold": "32MB"}
+# The parser's DuckDB leaves a core to the readers and the loader: on two cores a second parser
+# thread only competes with them, and holds more memory.
+PARSER_DUCKDB_CONFIG = INGEST_DUCKDB_CONFIG | {"threads": max(1, (os.cpu_count() or 2) - 1)}
 RAW_ROW_GROUP_ROWS = 4_096
 # S3 retries. botocore retries each request on throttling (503 SlowDown), 5xx and broken
 # connections, with jittered exponential backoff (standard mode: up to 1 s, then 2 s) and a retry

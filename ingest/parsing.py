@@ -14,7 +14,7 @@ import duckdb
 import orjson
 import polars as pl
 
-from ingest.config import INGEST_DUCKDB_CONFIG
+from ingest.config import PARSER_DUCKDB_CONFIG
 from ingest.splitting import Split, json_error, split_strictly
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
@@ -137,7 +137,7 @@ class Parsed:
 
 def connect_parser() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for the JSON reader, kept for a whole run."""
-    return duckdb.connect(config=INGEST_DUCKDB_CONFIG)
+    return duckdb.connect(config=PARSER_DUCKDB_CONFIG)
 
 
 def parse_batch(con: duckdb.DuckDBPyConnection, splits: list[Split]) -> Parsed:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ingest.parsing import TIMESTAMP_FORMAT
+from ingest.parsing import parse_timestamp
 
 SNAPSHOTS = {"current": "CurrentAgentSnapshot", "previous": "PreviousAgentSnapshot"}
 KEYS = ("event_id", "source_object", "byte_offset")
@@ -23,6 +23,7 @@ class RawFrames:
     contacts: pl.DataFrame
     concurrency: pl.DataFrame
     queues: pl.DataFrame
+    unreadable_timestamps: int = 0
 
 
 def flatten(nested: pl.DataFrame) -> RawFrames:
@@ -34,14 +35,45 @@ def flatten(nested: pl.DataFrame) -> RawFrames:
             pl.concat([_contacts(base, snap) for snap in SNAPSHOTS]),
             pl.concat([_concurrency(base, snap) for snap in SNAPSHOTS]),
             pl.concat([_queues(base, snap) for snap in SNAPSHOTS]),
+            _unreadable_timestamps(base),
         ]
     )
-    return RawFrames(*frames)
+    return RawFrames(*frames[:4], unreadable_timestamps=frames[4].item())
 
 
 def _ts(expr: pl.Expr) -> pl.Expr:
-    """An ISO 8601 string as a UTC timestamp (null when unreadable)."""
-    return expr.str.to_datetime(TIMESTAMP_FORMAT, time_unit="ms", time_zone="UTC", strict=False)
+    """An RFC 3339 string as a UTC timestamp (null when unreadable)."""
+    return parse_timestamp(expr)
+
+
+def _unreadable(text: pl.Expr) -> pl.Expr:
+    """Whether a timestamp text is there but cannot be read."""
+    return text.is_not_null() & _ts(text).is_null()
+
+
+def _unreadable_timestamps(base: pl.LazyFrame) -> pl.LazyFrame:
+    """How many nested timestamp values of the events cannot be read (they load as NULL)."""
+    counts = []
+    for name in SNAPSHOTS.values():
+        status = pl.col(name).struct.field("AgentStatus")
+        following = pl.col(name).struct.field("NextAgentStatus")
+        counts += [
+            _unreadable(status.struct.field("StartTimestamp")).sum(),
+            _unreadable(_enqueued(following)).sum(),
+        ]
+        contacts = pl.col(name).struct.field("Contacts").explode()
+        counts += [
+            _unreadable(contacts.struct.field(field)).sum()
+            for field in ("StateStartTimestamp", "ConnectedToAgentTimestamp", "QueueTimestamp")
+        ]
+    return base.select(pl.sum_horizontal(counts).cast(pl.Int64).alias("unreadable"))
+
+
+def _enqueued(following: pl.Expr) -> pl.Expr:
+    """NextAgentStatus's enqueue time, under either of its documented spellings."""
+    return pl.coalesce(
+        following.struct.field("EnqueuedTimestamp"), following.struct.field("EnqueueTimestamp")
+    )
 
 
 def _events(base: pl.LazyFrame) -> pl.LazyFrame:
@@ -79,9 +111,7 @@ def _snapshot_scalars(snap: str) -> list[pl.Expr]:
             level.struct.field("ARN").alias(f"{snap}_hierarchy_level{n}_arn"),
             level.struct.field("Name").alias(f"{snap}_hierarchy_level{n}_name"),
         ]
-    enqueued = pl.coalesce(
-        following.struct.field("EnqueuedTimestamp"), following.struct.field("EnqueueTimestamp")
-    )
+    enqueued = _enqueued(following)
     return [
         status.struct.field("ARN").alias(f"{snap}_status_arn"),
         status.struct.field("Name").alias(f"{snap}_status_name"),

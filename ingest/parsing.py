@@ -7,6 +7,7 @@ deeply nested shape); the schema it is given is the Polars schema below, never i
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -14,18 +15,15 @@ import duckdb
 import orjson
 import polars as pl
 
-from ingest.config import PARSER_DUCKDB_CONFIG
+from ingest.config import PARSER_DUCKDB_CONFIG, SPLIT_SECONDS
 from ingest.splitting import Split, json_error, split_strictly
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 REQUIRED = ("EventId", "EventType", "EventTimestamp", "AgentARN")
-# DuckDB's reader also accepts NaN and Infinity (any case, also `inf`) as values and trailing
-# commas, none of which is JSON: a record whose text matches one of these patterns is checked
-# with a strict parser. Two simple patterns scan faster than one that joins them; the few texts
-# that name nan or inf anywhere are then matched against the exact pattern.
-TRAILING_COMMA = r",\s*[}\]]"
-NAN_OR_INF_TEXT = r"(?i)nan|inf"
-NAN_OR_INF_VALUE = r"(?i)[:,\[]\s*[-+]?(?:nan|inf)"
+# A JSON key (a string followed by a colon, captured) or any other string, matched in order from
+# the start of a record: every match starts at a real opening quote, so the colons kept by
+# replacing each match with its capture count the record's keys exactly.
+KEY_OR_STRING = r'(?s)"(?:[^"\\]|\\.)*"[ \t\r\n]*(:)|"(?:[^"\\]|\\.)*"'
 # What the reader raises on bad JSON: DuckDB's error, or, past the first chunk of rows, the same
 # error wrapped by Polars as it streams the result in.
 READ_ERRORS = (duckdb.Error, pl.exceptions.ComputeError)
@@ -144,12 +142,13 @@ def parse_batch(con: duckdb.DuckDBPyConnection, splits: list[Split]) -> Parsed:
     """The agent events of several objects: one read when all is well, precise where not."""
     fast, slow = [], []
     for split in splits:
-        (fast if split.one_per_line else slow).append(split)
+        (fast if split.fast else slow).append(split)
     parts = _parse_fast(con, fast) if fast else []
     parts += [_parse_precisely(con, s) for s in slow]
     events = pl.concat([p.events for p in parts]) if parts else _with_provenance(_empty(), [])
-    checked = _validated(events)
-    rejections = [r for p in parts for r in p.rejections] + checked.rejections
+    strict = _strict_json(events)
+    checked = _validated(strict.events)
+    rejections = [r for p in parts for r in p.rejections] + strict.rejections + checked.rejections
     return Parsed(checked.events, rejections, new_fields(checked.events))
 
 
@@ -193,7 +192,7 @@ def _parse_fast(con: duckdb.DuckDBPyConnection, splits: list[Split]) -> list[Par
     lines = [memoryview(s.data)[a:b] for s in splits for a, b in s.spans]
     frame = _read_lines(con, lines)
     if frame is not None:
-        return [_strictly_json(_with_provenance(frame, splits))]
+        return [Parsed(_with_provenance(frame, splits), [])]
     if len(splits) == 1:
         return [_parse_precisely(con, splits[0])]
     middle = len(splits) // 2
@@ -205,7 +204,7 @@ def _parse_precisely(con: duckdb.DuckDBPyConnection, split: Split) -> Parsed:
     key, data = split.key, split.data
     rejections: list[Rejection] = []
     good: list[tuple[int, int, bytes]] = []
-    for piece in split_strictly(data):
+    for piece in split_strictly(data, SPLIT_SECONDS):
         payload = data[piece.start : piece.end]
         if piece.error is not None:
             rejections.append(Rejection(key, piece.start, piece.error, payload))
@@ -303,18 +302,33 @@ def _with_provenance(frame: pl.DataFrame, splits: list[Split]) -> pl.DataFrame:
     )
 
 
-def _strictly_json(events: pl.DataFrame) -> Parsed:
-    """Events DuckDB read whose text is standard JSON; the others rejected with orjson's reason."""
-    record = pl.col("record")
-    suspects = events.filter(
-        record.str.contains(TRAILING_COMMA) | record.str.contains(NAN_OR_INF_TEXT)
-    ).filter(record.str.contains(TRAILING_COMMA) | record.str.contains(NAN_OR_INF_VALUE))
-    rejections = []
-    for key, offset, text in suspects.select("source_object", "byte_offset", "record").iter_rows():
-        payload = text.encode()
-        error = json_error(payload, offset)
-        if error is not None and "number is infinity" not in error:  # 1e400 is JSON
-            rejections.append(Rejection(key, offset, error, payload))
+def _strict_json(events: pl.DataFrame) -> Parsed:
+    """Events whose text is standard JSON with no key twice in one object; the others rejected.
+
+    DuckDB's reader also takes NaN, Infinity, trailing commas and a byte order mark, and keeps
+    the last of two equal keys where its JSON functions take the first: orjson, which is strict,
+    reads every record again, and a record whose text has more keys than orjson's reading of it
+    has a key twice.
+    """
+    texts = events.get_column("record")
+    canonical: list[str | None] = []
+    rejections: list[Rejection] = []
+    for key, offset, text in events.select("source_object", "byte_offset", "record").iter_rows():
+        try:
+            canonical.append(orjson.dumps(orjson.loads(text)).decode())
+        except orjson.JSONDecodeError:
+            canonical.append(None)
+            payload = text.encode()
+            error = json_error(payload, offset)
+            if error is not None and "number is infinity" not in error:  # 1e400 is JSON
+                rejections.append(Rejection(key, offset, error, payload))
+    read = pl.Series(canonical, dtype=pl.String)
+    twice = (_key_count(texts) != _key_count(read)) & read.is_not_null()
+    for key, offset, text in (
+        events.filter(twice).select("source_object", "byte_offset", "record").iter_rows()
+    ):
+        error = f"JSON object has the key {_duplicate_key(text)!r} twice, so its value is ambiguous"
+        rejections.append(Rejection(key, offset, error, text.encode()))
     if not rejections:
         return Parsed(events, [])
     bad = pl.DataFrame(
@@ -326,15 +340,38 @@ def _strictly_json(events: pl.DataFrame) -> Parsed:
     return Parsed(kept, rejections)
 
 
+def _key_count(texts: pl.Series) -> pl.Series:
+    """How many keys each JSON text has, in all its objects."""
+    return texts.str.replace_all(KEY_OR_STRING, "${1}").str.count_matches(":", literal=True)
+
+
+def _duplicate_key(text: str) -> str:
+    """The first key found twice in one object of a JSON text."""
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict:
+        keys = [k for k, _ in items]
+        found.extend(k for i, k in enumerate(keys) if k in keys[:i])
+        return dict(items)
+
+    json.loads(text, object_pairs_hook=pairs)
+    return found[0] if found else "?"
+
+
+def parse_timestamp(text: pl.Expr) -> pl.Expr:
+    """An RFC 3339 timestamp (`T`/`t`/space, `Z`/`z`) as a UTC instant; null if unreadable."""
+    normal = text.str.to_uppercase().str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
+    return normal.str.to_datetime(TIMESTAMP_FORMAT, time_unit="ms", time_zone="UTC", strict=False)
+
+
 def _validated(events: pl.DataFrame) -> Parsed:
     """Events with required fields and a readable EventTimestamp; the others rejected."""
-    checked = events.with_columns(
-        event_timestamp=pl.col("EventTimestamp").str.to_datetime(
-            TIMESTAMP_FORMAT, time_unit="ms", time_zone="UTC", strict=False
-        )
-    )
+    checked = events.with_columns(event_timestamp=parse_timestamp(pl.col("EventTimestamp")))
     missing = pl.concat_str(
-        [pl.when(pl.col(name).fill_null("") == "").then(pl.lit(name)) for name in REQUIRED],
+        [
+            pl.when(pl.col(name).fill_null("").str.strip_chars() == "").then(pl.lit(name))
+            for name in REQUIRED
+        ],
         separator=", ",
         ignore_nulls=True,
     )

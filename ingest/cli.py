@@ -16,7 +16,7 @@ from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, Settings, settings_from
 from ingest.listing import ObjectInfo
 from ingest.nightly import run_nightly
 from ingest.pipeline import IngestSummary, SourceUnavailable
-from ingest.publishing import WarehouseBusy
+from ingest.publishing import WarehouseBusy, plain_name
 from ingest.transform import DbtResult, dbt
 
 app = typer.Typer(
@@ -107,6 +107,11 @@ def _print_summary(s: IngestSummary) -> None:
         f"{s.unfetched} not fetched (retried next run); {len(s.changed_objects)} changed; "
         f"{s.seconds:.1f} s, {rate:,.0f} events/s, {mb_rate:.1f} MB/s read"
     )
+    if s.unreadable_timestamps:
+        console.print(
+            f"  {s.unreadable_timestamps:,} values could not be read as timestamps; kept in "
+            "record (raw.agent_events.record; NULL in their columns)"
+        )
     for path, count in s.new_fields.most_common():
         console.print(f"  new field {path} in {count:,} records (kept in raw.agent_events.record)")
     for r in s.rejections[:MAX_SHOWN]:
@@ -180,7 +185,7 @@ def docs(
         console.print(f"no warehouse at {path} yet: run `make run` first")
         raise typer.Exit(1)
     with tempfile.TemporaryDirectory() as tmp:
-        snapshot = Path(tmp) / path.name
+        snapshot = Path(tmp) / plain_name(path)
         shutil.copyfile(path, snapshot)
         status = dbt(["docs", "generate", "--static"], snapshot)
     if status:

@@ -28,6 +28,11 @@ RAW_ROW_GROUP_ROWS = 4_096
 S3_RETRY_MODE = "standard"
 S3_MAX_ATTEMPTS = 3  # botocore attempts per request, the first included
 S3FS_RETRIES = 2  # s3fs attempts per call (S3FileSystem.retries)
+# Bad input. An object rejected whole keeps its bytes in raw.rejected_records.payload up to this
+# size; splitting one object into records may take at most SPLIT_SECONDS (it is linear in the
+# object's size; this is a watchdog that keeps a night going whatever the bytes).
+REJECTED_PAYLOAD_MAX = 16 * 2**20
+SPLIT_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Settings:
     batch_objects: int = 1_000
     commit_records: int = RAW_ROW_GROUP_ROWS
     read_threads: int = 4
+    max_object_bytes: int = 256 * 2**20  # decompressed; a larger object is rejected
 
     @property
     def is_s3(self) -> bool:
@@ -62,4 +68,6 @@ def settings_from(source: str | None, warehouse: str | Path | None) -> Settings:
     }
     if "INGEST_BATCH_MB" in os.environ:
         tuning["batch_bytes"] = int(os.environ["INGEST_BATCH_MB"]) * 2**20
+    if "INGEST_MAX_OBJECT_MB" in os.environ:
+        tuning["max_object_bytes"] = int(os.environ["INGEST_MAX_OBJECT_MB"]) * 2**20
     return Settings(source=src, warehouse=wh, **tuning)

@@ -15,11 +15,15 @@ from ingest.config import S3_MAX_ATTEMPTS, S3_RETRY_MODE, S3FS_RETRIES
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One archive object: where it is, its size and a version tag that changes with it."""
+    """One archive object: where it is, its size, a version tag that changes with it.
+
+    `refused` says why the object is not to be read (a link to a file outside the source).
+    """
 
     key: str
     size: int
     version: str
+    refused: str | None = None
 
 
 def open_filesystem(source: str) -> fsspec.AbstractFileSystem:
@@ -54,17 +58,25 @@ def _list_s3(fs: s3fs.S3FileSystem, source: str) -> Iterator[ObjectInfo]:
 
 
 def _list_local(root: Path) -> Iterator[ObjectInfo]:
-    """Files below a local folder, with size and modification time as version."""
+    """Files below a local folder, with size and modification time as version.
+
+    Names starting with a dot are not part of the archive. A symbolic link to a file outside the
+    folder is listed as refused (its target is never read); links to folders are not followed.
+    """
+    if root.is_file():
+        raise NotADirectoryError(f"source {root} is a file, not a folder of Firehose objects")
     if not root.is_dir():
         raise FileNotFoundError(f"source folder {root} does not exist")
-    paths = sorted(
-        p
-        for p in root.resolve().rglob("*")
-        if p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(root.resolve()).parts)
-    )
-    for path in paths:
-        stat = path.stat()
-        yield ObjectInfo(
-            key=str(path), size=stat.st_size, version=f"{stat.st_size}:{stat.st_mtime_ns}"
-        )
+    top = root.resolve()
+    paths = []
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        paths += [Path(folder, f) for f in files if not f.startswith(".")]
+    for path in sorted(paths):
+        if path.is_symlink() and not path.resolve().is_relative_to(top):
+            stat = path.lstat()
+            refused = "symbolic link to a file outside the source folder: not followed, not read"
+            yield ObjectInfo(str(path), 0, f"link:{stat.st_mtime_ns}", refused)
+        elif path.is_file():
+            stat = path.stat()
+            yield ObjectInfo(str(path), stat.st_size, f"{stat.st_size}:{stat.st_mtime_ns}")

@@ -141,7 +141,11 @@ def _rejection_frame(rejections: list[Rejection], at: datetime) -> pl.DataFrame:
 def _upsert_manifest(
     con: duckdb.DuckDBPyConnection, manifest: list[LoadedObject], at: datetime
 ) -> None:
-    """Record objects as loaded; for an object seen before, only its version tag changes."""
+    """Record objects as read: new ones, and the new row of one seen before.
+
+    An object seen before comes back unchanged but for its version tag, or, if nothing of it
+    was loaded before, with its new content.
+    """
     frame = pl.DataFrame(
         [vars(m) for m in manifest],
         schema={
@@ -158,6 +162,9 @@ def _upsert_manifest(
         frame,
         "insert into raw.ingested_objects by name "
         "select *, $at::timestamptz as ingested_at from incoming "
-        "on conflict (source_object) do update set etag = excluded.etag",
+        "on conflict (source_object) do update set size_bytes = excluded.size_bytes,"
+        " etag = excluded.etag, md5 = excluded.md5, records = excluded.records,"
+        " rejected = excluded.rejected, ingested_at = case when md5 = excluded.md5"
+        " then ingested_at else excluded.ingested_at end",
         {"at": at},
     )

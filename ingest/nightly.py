@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ingest.config import Settings
 from ingest.loading import connect
-from ingest.pipeline import IngestSummary, Reporter, run_ingest
+from ingest.pipeline import IngestSummary, Reporter, SourceUnavailable, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
 from ingest.quality import quality_report
 from ingest.transform import DbtResult, dbt_build
@@ -25,13 +25,14 @@ class NightlyResult:
     dbt: DbtResult | None = None
     published: bool = False
     warnings: list[str] = field(default_factory=list)
+    error: str | None = None
 
     @property
     def ok(self) -> bool:
         """Whether everything loaded, every model built and every test passed."""
         ingest_ok = self.ingest is None or self.ingest.ok
         dbt_ok = self.dbt is None or (self.dbt.status == 0 and not self.dbt.tests_failed)
-        return self.published and ingest_ok and dbt_ok
+        return self.published and ingest_ok and dbt_ok and self.error is None
 
 
 def run_nightly(
@@ -49,7 +50,15 @@ def run_nightly(
         building = start_building(settings.warehouse)
         try:
             if ingest:
-                result.ingest = run_ingest(replace(settings, warehouse=building), reporter)
+                try:
+                    result.ingest = run_ingest(replace(settings, warehouse=building), reporter)
+                except SourceUnavailable as unavailable:
+                    result.error, result.published = str(unavailable), True
+                    discard(building)
+                    building = start_building(settings.warehouse)
+                    record_run(building, settings, result)
+                    publish(building, settings.warehouse)
+                    raise
             if build:
                 result.dbt = dbt_build(building, full_refresh)
                 result.warnings = quality_report(building)
@@ -81,6 +90,7 @@ def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> No
         "records_loaded": s and s.records,
         "records_rejected": s and s.rejected_records,
         "records_recovered": s and s.recovered,
+        "timestamps_unreadable": s and s.unreadable_timestamps,
         "new_fields": [f"{k} ({v})" for k, v in s.new_fields.items()] if s else None,
         "warnings": result.warnings,
         "dbt_status": d and d.status,
@@ -88,6 +98,7 @@ def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> No
         "tests_failed": d and d.tests_failed,
         "published": result.published,
         "exit_status": 0 if result.ok else 1,
+        "error": result.error,
     }
     columns = ", ".join(row)
     values = ", ".join(f"${name}" for name in row)

@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 import duckdb
 import fsspec
 
-from ingest.config import Settings
+from ingest.config import REJECTED_PAYLOAD_MAX, Settings
 from ingest.flattening import RawFrames, flatten
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
 from ingest.loading import LoadedObject, connect, load, loaded_objects
@@ -50,6 +50,7 @@ class IngestSummary:
     rejected_objects: int = 0
     unfetched: int = 0
     recovered: int = 0
+    unreadable_timestamps: int = 0
     new_fields: Counter[str] = field(default_factory=Counter)
     changed_objects: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
@@ -57,9 +58,13 @@ class IngestSummary:
 
     @property
     def ok(self) -> bool:
-        """Whether everything listed was loaded with nothing rejected."""
+        """Whether everything listed was loaded whole: nothing rejected, every timestamp read."""
         return not (
-            self.rejected_records or self.rejected_objects or self.unfetched or self.changed_objects
+            self.rejected_records
+            or self.rejected_objects
+            or self.unfetched
+            or self.changed_objects
+            or self.unreadable_timestamps
         )
 
 
@@ -101,7 +106,8 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
         if reporter:
             reporter.listed(len(todo))
         with ThreadPoolExecutor(settings.read_threads) as readers:
-            results = _ahead(readers, partial(_process, fs, known), todo, settings.read_threads * 2)
+            process = partial(_process, fs, known, settings.max_object_bytes)
+            results = _ahead(readers, process, todo, settings.read_threads * 2)
             batches = _batches(results, settings.batch_bytes, settings.batch_objects)
             _parse_and_load(con, batches, settings.commit_records, summary, reporter)
     finally:
@@ -157,9 +163,26 @@ def _ahead(
 
 
 def _process(
-    fs: fsspec.AbstractFileSystem, known: dict[str, LoadedObject], info: ObjectInfo
+    fs: fsspec.AbstractFileSystem,
+    known: dict[str, LoadedObject],
+    max_bytes: int,
+    info: ObjectInfo,
 ) -> ObjectResult:
-    """One object read, checked against what was loaded before, decompressed and split."""
+    """One object fetched and, unless it was loaded before, normalised into candidate records."""
+    fetched = _fetch(fs, known, info)
+    if isinstance(fetched, ObjectResult):
+        return fetched
+    row, data = fetched
+    return _normalise(info, row, data, max_bytes)
+
+
+def _fetch(
+    fs: fsspec.AbstractFileSystem, known: dict[str, LoadedObject], info: ObjectInfo
+) -> ObjectResult | tuple[LoadedObject, bytes]:
+    """The object's manifest row and bytes, or the result that says why they are not to be read."""
+    if info.refused is not None:
+        row = LoadedObject(info.key, info.size, info.version, "", 0, 1)
+        return ObjectResult(info, row, None, Rejection(info.key, None, info.refused, None))
     if not _is_utf8(info.key):
         shown = info.key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         error = (
@@ -168,7 +191,6 @@ def _process(
         )
         row = LoadedObject(shown, info.size, info.version, "", 0, 1)
         return ObjectResult(info, row, None, Rejection(shown, None, error, None), retry=True)
-    before = known.get(info.key)
     try:
         data = read_bytes(fs, info.key)
     except Exception as exc:  # any failure to fetch: recorded, and retried next run
@@ -177,19 +199,41 @@ def _process(
         return ObjectResult(info, row, None, Rejection(info.key, None, error, None), retry=True)
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     row = LoadedObject(info.key, len(data), info.version, md5, 0, 0)
-    if before is not None:
-        if before.md5 == md5:
-            return ObjectResult(info, row, None, unchanged=True)
+    before = known.get(info.key)
+    if before is not None and before.md5 == md5:
+        return ObjectResult(info, replace(before, etag=info.version), None, unchanged=True)
+    if before is not None and before.records:  # loading it again would duplicate its records
         return ObjectResult(info, row, None, changed_since=before)
+    return row, data
+
+
+def _normalise(info: ObjectInfo, row: LoadedObject, data: bytes, max_bytes: int) -> ObjectResult:
+    """An object's bytes decompressed, taken out of Firehose error output and split."""
     try:
-        content = decompress(data)
+        content = decompress(data, max_bytes)
     except UnreadableObject as exc:
-        rejection = Rejection(info.key, None, f"object cannot be read: {exc}", None)
+        rejection = _object_rejection(info.key, None, f"object cannot be read: {exc}", data)
         return ObjectResult(info, row, None, rejection)
-    recovered = unwrap_error_output(content)
+    damage = None
+    if content.damage is not None:
+        error = (
+            f"{content.damage}; the records in its first {content.damaged_at:,} decompressed "
+            "bytes were read, the rest is lost"
+        )
+        damage = _object_rejection(info.key, content.damaged_at, error, data)
+    recovered = unwrap_error_output(content.data)
     if recovered is not None:
-        return ObjectResult(info, row, split_object(recovered, info.key, recovered=True))
-    return ObjectResult(info, row, split_object(content, info.key))
+        return ObjectResult(info, row, split_object(recovered, info.key, recovered=True), damage)
+    return ObjectResult(info, row, split_object(content.data, info.key), damage)
+
+
+def _object_rejection(key: str, offset: int | None, error: str, data: bytes) -> Rejection:
+    """The rejection of a whole object (or of its unreadable part), with its bytes if they fit."""
+    if len(data) <= REJECTED_PAYLOAD_MAX:
+        return Rejection(key, offset, error, data)
+    limit = f"{REJECTED_PAYLOAD_MAX // 2**20} MiB"
+    error += f" (its {len(data):,} bytes are not kept in payload: over {limit})"
+    return Rejection(key, offset, error, None)
 
 
 def _is_utf8(key: str) -> bool:
@@ -261,7 +305,9 @@ def _load(
     loaded = sum((p.loaded for p in prepared), Counter[str]())
     rejected = Counter(r.source_object for r in rejections)
     manifest = [
-        replace(r.manifest, records=loaded[r.info.key], rejected=rejected[r.info.key])
+        r.manifest
+        if r.unchanged
+        else replace(r.manifest, records=loaded[r.info.key], rejected=rejected[r.info.key])
         for r in batch
         if r.changed_since is None and not r.retry
     ]
@@ -279,6 +325,7 @@ def _load(
             summary.rejected_objects += r.rejection is not None
     summary.records += loaded.total()
     summary.recovered += sum(p.recovered for p in prepared)
+    summary.unreadable_timestamps += sum(p.frames.unreadable_timestamps for p in prepared)
     summary.rejected_records += len(parsed_rejections)
     for p in prepared:
         summary.new_fields.update(p.new_fields)

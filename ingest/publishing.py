@@ -10,7 +10,9 @@ as it was; the next run starts again from it.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -53,7 +55,21 @@ def run_lock(warehouse: Path) -> Iterator[None]:
 
 def building_path(warehouse: Path) -> Path:
     """Where the next version of the warehouse is built."""
-    return warehouse.with_name(warehouse.name + ".building")
+    return warehouse.with_name(plain_name(warehouse) + ".building")
+
+
+def plain_name(warehouse: Path) -> str:
+    """The warehouse's file name, or one made of ASCII letters, digits and `_` if it is not.
+
+    dbt-duckdb names the database after the file (up to its first dot) and pastes that name
+    into SQL unquoted, so dbt must work on a file whose name holds no quote, semicolon or space.
+    """
+    stem, dot, rest = warehouse.name.partition(".")
+    plain = re.sub(r"\W", "_", stem, flags=re.ASCII)
+    if plain == stem:
+        return warehouse.name
+    digest = hashlib.md5(warehouse.name.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"{plain}_{digest}{dot}{rest}"
 
 
 def start_building(warehouse: Path) -> Path:

@@ -143,3 +143,7 @@ create table if not exists raw.runs (
     published boolean not null,
     exit_status integer not null
 );
+
+-- Columns added after the first release: warehouses built before them get them here.
+alter table raw.runs add column if not exists timestamps_unreadable integer;
+alter table raw.runs add column if not exists error varchar;

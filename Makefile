@@ -9,7 +9,7 @@ export SOURCE WAREHOUSE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: setup run ingest build sample sql test lint bench docs docs-static clean
+.PHONY: setup run ingest build sample sql test lint fuzz bench docs docs-static clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,12 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check ingest tests
 	$(BIN)/ruff format --check ingest tests
+
+FUZZ_SECONDS ?= 600
+fuzz: setup ## property-based fuzzing of the ingest on random inputs for FUZZ_SECONDS (600)
+	end=$$((SECONDS + $(FUZZ_SECONDS))); while [ $$SECONDS -lt $$end ]; do \
+	  HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz.py || exit 1; \
+	done
 
 bench: setup
 	$(BIN)/python -m ingest.bench $(if $(EVENTS),--events $(EVENTS),)

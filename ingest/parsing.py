@@ -20,10 +20,6 @@ from ingest.splitting import Split, json_error, split_strictly
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 REQUIRED = ("EventId", "EventType", "EventTimestamp", "AgentARN")
-# A JSON key (a string followed by a colon, captured) or any other string, matched in order from
-# the start of a record: every match starts at a real opening quote, so the colons kept by
-# replacing each match with its capture count the record's keys exactly.
-KEY_OR_STRING = r'(?s)"(?:[^"\\]|\\.)*"[ \t\r\n]*(:)|"(?:[^"\\]|\\.)*"'
 # What the reader raises on bad JSON: DuckDB's error, or, past the first chunk of rows, the same
 # error wrapped by Polars as it streams the result in.
 READ_ERRORS = (duckdb.Error, pl.exceptions.ComputeError)
@@ -306,29 +302,25 @@ def _strict_json(events: pl.DataFrame) -> Parsed:
     """Events whose text is standard JSON with no key twice in one object; the others rejected.
 
     DuckDB's reader also takes NaN, Infinity, trailing commas and a byte order mark, and keeps
-    the last of two equal keys where its JSON functions take the first: orjson, which is strict,
-    reads every record again, and a record whose text has more keys than orjson's reading of it
-    has a key twice.
+    the last of two equal keys where its JSON functions take the first. orjson, which is strict,
+    reads every record again; a record that orjson writes back byte for byte (compact JSON, as
+    Connect sends) has no key twice, and the few others are looked at key by key.
     """
-    texts = events.get_column("record")
-    canonical: list[str | None] = []
     rejections: list[Rejection] = []
     for key, offset, text in events.select("source_object", "byte_offset", "record").iter_rows():
         try:
-            canonical.append(orjson.dumps(orjson.loads(text)).decode())
+            if orjson.dumps(orjson.loads(text)) == text.encode():
+                continue
         except orjson.JSONDecodeError:
-            canonical.append(None)
             payload = text.encode()
             error = json_error(payload, offset)
             if error is not None and "number is infinity" not in error:  # 1e400 is JSON
                 rejections.append(Rejection(key, offset, error, payload))
-    read = pl.Series(canonical, dtype=pl.String)
-    twice = (_key_count(texts) != _key_count(read)) & read.is_not_null()
-    for key, offset, text in (
-        events.filter(twice).select("source_object", "byte_offset", "record").iter_rows()
-    ):
-        error = f"JSON object has the key {_duplicate_key(text)!r} twice, so its value is ambiguous"
-        rejections.append(Rejection(key, offset, error, text.encode()))
+                continue
+        twice = _duplicate_key(text)
+        if twice is not None:
+            error = f"JSON object has the key {twice!r} twice, so its value is ambiguous"
+            rejections.append(Rejection(key, offset, error, text.encode()))
     if not rejections:
         return Parsed(events, [])
     bad = pl.DataFrame(
@@ -340,13 +332,8 @@ def _strict_json(events: pl.DataFrame) -> Parsed:
     return Parsed(kept, rejections)
 
 
-def _key_count(texts: pl.Series) -> pl.Series:
-    """How many keys each JSON text has, in all its objects."""
-    return texts.str.replace_all(KEY_OR_STRING, "${1}").str.count_matches(":", literal=True)
-
-
-def _duplicate_key(text: str) -> str:
-    """The first key found twice in one object of a JSON text."""
+def _duplicate_key(text: str) -> str | None:
+    """The first key found twice in one object of a JSON text, if any."""
     found: list[str] = []
 
     def pairs(items: list[tuple[str, object]]) -> dict:
@@ -355,7 +342,7 @@ def _duplicate_key(text: str) -> str:
         return dict(items)
 
     json.loads(text, object_pairs_hook=pairs)
-    return found[0] if found else "?"
+    return found[0] if found else None
 
 
 def parse_timestamp(text: pl.Expr) -> pl.Expr:

@@ -27,7 +27,7 @@ from ingest.splitting import WHITESPACE, split_object
 MAX_BYTES = 4 * 2**20
 settings.register_profile(
     "default",
-    max_examples=400,
+    max_examples=1_000,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -186,6 +186,7 @@ MUTATION = st.tuples(
 
 @given(mutation=MUTATION)
 @example(mutation=("set", 40, 1, 0x85))  # a UTF-8 continuation byte hung the splitter
+@example(mutation=("set", 0, 1, 0))  # a NUL first made the whole object "binary"
 @example(mutation=("set", OFFSETS[1] - 1, 1, 0x80))  # ... between two records too
 @example(mutation=("insert", OFFSETS[3], 3, 0xEF))  # half a byte order mark before a record
 @example(mutation=("set", OFFSETS[2] + 10, 1, 0xBF))

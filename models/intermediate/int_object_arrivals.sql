@@ -7,7 +7,7 @@ with
 
 objects as (
     select source_object, records, rejected
-    from {{ source('raw', 'ingested_objects') }}
+    from {{ source('connect', 'ingested_objects') }}
 ),
 
 key_times as (
@@ -28,7 +28,7 @@ key_times as (
 
 undated_object_events as (
     select source_object, min(event_timestamp) as earliest_event_at
-    from {{ source('raw', 'agent_events') }}
+    from {{ source('connect', 'agent_events') }}
     where source_object in (
         select source_object from key_times
         where folder_hour is null and file_name_stamp is null

@@ -3,7 +3,7 @@
 with
 
 concurrency as (
-    select * from {{ source('raw', 'agent_event_concurrency') }}
+    select * from {{ source('connect', 'agent_event_concurrency') }}
 ),
 
 chosen_copies as (

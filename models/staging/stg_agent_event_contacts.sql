@@ -4,7 +4,7 @@
 with
 
 contacts as (
-    select * from {{ source('raw', 'agent_event_contacts') }}
+    select * from {{ source('connect', 'agent_event_contacts') }}
 ),
 
 chosen_copies as (

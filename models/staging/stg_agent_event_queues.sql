@@ -4,7 +4,7 @@
 with
 
 queues as (
-    select * from {{ source('raw', 'agent_event_queues') }}
+    select * from {{ source('connect', 'agent_event_queues') }}
 ),
 
 chosen_copies as (

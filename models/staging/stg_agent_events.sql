@@ -17,7 +17,7 @@ with
 {% if is_incremental() %}
 newly_received_event_ids as (
     select distinct event_id
-    from {{ source('raw', 'agent_events') }}
+    from {{ source('connect', 'agent_events') }}
     where ingested_at > (
         select coalesce(max(last_ingested_at), '-infinity'::timestamptz) from {{ this }}
     )
@@ -28,7 +28,7 @@ received_copies as (
     select
         *,
         record::varchar as record_text
-    from {{ source('raw', 'agent_events') }}
+    from {{ source('connect', 'agent_events') }}
     {% if is_incremental() %}
     where event_id in (select event_id from newly_received_event_ids)
     {% endif %}

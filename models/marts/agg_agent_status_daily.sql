@@ -3,7 +3,6 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='activity_date',
-        on_schema_change='append_new_columns',
     )
 }}
 

@@ -62,6 +62,11 @@ contacts as (
     group by agent_arn, contact_id
 ),
 
+distinct_states as (
+    select distinct agent_arn, contact_id, contact_state, state_started_at
+    from states
+),
+
 state_spans as (
     select
         agent_arn,
@@ -71,7 +76,7 @@ state_spans as (
         lead(state_started_at) over (
             partition by agent_arn, contact_id order by state_started_at, contact_state
         ) as state_ended_at
-    from (select distinct agent_arn, contact_id, contact_state, state_started_at from states)
+    from distinct_states
 ),
 
 holds as (
@@ -80,7 +85,7 @@ holds as (
         contact_id,
         coalesce(
             sum(epoch_us(state_ended_at) - epoch_us(state_started_at))
-                filter (where contact_state = 'CONNECTED_ONHOLD'),
+            filter (where contact_state = 'CONNECTED_ONHOLD'),
             0
         ) / 1e6 as hold_seconds
     from state_spans
@@ -116,17 +121,20 @@ clearing as (
     from contacts
     asof left join agent_events as next_events
         on contacts.agent_arn = next_events.agent_arn
-        and next_events.event_timestamp > contacts.last_listed_at
+        and contacts.last_listed_at < next_events.event_timestamp
 ),
 
 durations as (
     select
         clearing.*,
         holds.hold_seconds,
-        (epoch_us(coalesce(connected_at, ringing_stopped_at)) - epoch_us(offered_at)) / 1e6
-            as ring_seconds,
-        (epoch_us(ended_at) - epoch_us(connected_at)) / 1e6 as talk_seconds,
-        (epoch_us(cleared_at) - epoch_us(ended_at)) / 1e6 as after_contact_work_seconds
+        (
+            epoch_us(coalesce(clearing.connected_at, clearing.ringing_stopped_at))
+            - epoch_us(clearing.offered_at)
+        ) / 1e6 as ring_seconds,
+        (epoch_us(clearing.ended_at) - epoch_us(clearing.connected_at)) / 1e6 as talk_seconds,
+        (epoch_us(clearing.cleared_at) - epoch_us(clearing.ended_at)) / 1e6
+            as after_contact_work_seconds
     from clearing
     left join holds
         on clearing.agent_arn = holds.agent_arn

@@ -59,21 +59,26 @@ rebuilt_agents as (
 ),
 
 stored_intervals as (
-    select stored.*, rebuilt_agents.earliest_rebuilt_start
-    from {{ this }} as stored
-    inner join rebuilt_agents on stored.agent_arn = rebuilt_agents.agent_arn
-    where stored.interval_id not in (select interval_id from observed_intervals)
+    select stored_rows.*, rebuilt_agents.earliest_rebuilt_start
+    from {{ this }} as stored_rows
+    inner join rebuilt_agents on stored_rows.agent_arn = rebuilt_agents.agent_arn
+    -- an interval observed tonight replaces its stored row
+    anti join observed_intervals on stored_rows.interval_id = observed_intervals.interval_id
+),
+
+stored_interval_before_rebuilt as (
+    select *
+    from stored_intervals
+    where started_at < earliest_rebuilt_start
+    window latest_first as (partition by agent_arn order by started_at desc, status_key desc)
+    qualify row_number() over latest_first = 1
 ),
 
 stored_neighbours as (
     select * from stored_intervals
     where started_at >= earliest_rebuilt_start
     union all
-    (
-        select * from stored_intervals
-        where started_at < earliest_rebuilt_start
-        qualify row_number() over (partition by agent_arn order by started_at desc, status_key desc) = 1
-    )
+    select * from stored_interval_before_rebuilt
 ),
 {% endif %}
 

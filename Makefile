@@ -38,9 +38,14 @@ sql: setup ## a read-only query: make sql Q="select ..."
 test: setup lint
 	$(BIN)/python -m pytest
 
-lint: setup
-	$(BIN)/ruff check ingest tests
-	$(BIN)/ruff format --check ingest tests
+lint: setup ## ruff on the Python; sqlfluff on the dbt models, each ending with its final CTE
+	$(BIN)/ruff check ingest tests sqlfluff_libs
+	$(BIN)/ruff format --check ingest tests sqlfluff_libs
+	$(BIN)/sqlfluff lint models
+	@for f in models/*/*.sql; do \
+		[ "$$(grep -v '^[[:space:]]*$$' "$$f" | tail -n 1)" = "select * from final" ] \
+			|| { echo "$$f: the model does not end with 'select * from final'"; exit 1; }; \
+	done
 
 FUZZ_SECONDS ?= 600
 fuzz: setup ## property-based fuzzing of the ingest on random inputs for FUZZ_SECONDS (600)

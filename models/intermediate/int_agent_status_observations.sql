@@ -45,17 +45,19 @@ previous_snapshots as (
     where has_previous_snapshot and previous_status_started_at is not null
 ),
 
+snapshots as (
+    select * from current_snapshots
+    union all
+    select * from previous_snapshots
+),
+
 final as (
     select
         *,
         coalesce(status_arn, status_name) as status_key,
         -- a previous snapshot shows the state just before its event's current one
         case snapshot when 'previous' then 0 else 1 end as snapshot_order
-    from (
-        select * from current_snapshots
-        union all
-        select * from previous_snapshots
-    )
+    from snapshots
 )
 
 select * from final

@@ -7,7 +7,7 @@ with
 
 objects as (
     select source_object, records, rejected
-    from {{ source('raw', 'ingested_objects') }}
+    from {{ source('connect', 'ingested_objects') }}
 ),
 
 key_times as (
@@ -26,14 +26,17 @@ key_times as (
     from objects
 ),
 
+undated_objects as (
+    select source_object
+    from key_times
+    where folder_hour is null and file_name_stamp is null
+),
+
 undated_object_events as (
-    select source_object, min(event_timestamp) as earliest_event_at
-    from {{ source('raw', 'agent_events') }}
-    where source_object in (
-        select source_object from key_times
-        where folder_hour is null and file_name_stamp is null
-    )
-    group by source_object
+    select records.source_object, min(records.event_timestamp) as earliest_event_at
+    from {{ source('connect', 'agent_events') }} as records
+    inner join undated_objects on records.source_object = undated_objects.source_object
+    group by records.source_object
 ),
 
 final as (

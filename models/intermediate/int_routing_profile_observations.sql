@@ -22,18 +22,28 @@ concurrency as (
     group by event_id
 ),
 
+current_queues as (
+    select
+        event_id,
+        queue_arn,
+        is_default_outbound,
+        -- the agent's own queue (Name null) is listed per agent, not part of the profile
+        (
+            not is_default_outbound
+            and queue_name is not null
+            and queue_arn not like '%/queue/agent/%'
+        ) as is_profile_inbound_queue
+    from {{ ref('stg_agent_event_queues') }}
+    where snapshot = 'current'
+),
+
 queues as (
     select
         event_id,
         max(queue_arn) filter (where is_default_outbound) as default_outbound_queue_arn,
-        -- the agent's own queue (Name null) is listed per agent, not part of the profile
-        list(distinct queue_arn order by queue_arn) filter (
-            where not is_default_outbound
-                and queue_name is not null
-                and queue_arn not like '%/queue/agent/%'
-        ) as inbound_queue_arns
-    from {{ ref('stg_agent_event_queues') }}
-    where snapshot = 'current'
+        list(distinct queue_arn order by queue_arn) filter (where is_profile_inbound_queue)
+            as inbound_queue_arns
+    from current_queues
     group by event_id
 ),
 

@@ -3,7 +3,6 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='activity_date',
-        on_schema_change='append_new_columns',
     )
 }}
 
@@ -20,21 +19,30 @@ with
 
 {% if is_incremental() %}
 stored_window as (
-    select timezone({{ tz }}, (max(activity_date) - {{ var('lookback_days') }})::timestamp)
-        as window_start
+    select
+        timezone({{ tz }}, (max(activity_date) - {{ var('lookback_days') }})::timestamp)
+            as window_start
     from {{ this }}
 ),
 
 first_rebuilt_day as (
-    select coalesce(
-        least(
-            min(timezone({{ tz }}, started_at)::date),
-            (select timezone({{ tz }}, window_start)::date from stored_window)
-        ),
-        '-infinity'::date
-    ) as activity_date
+    select
+        coalesce(
+            least(
+                min(timezone({{ tz }}, started_at)::date),
+                (select timezone({{ tz }}, stored_window.window_start)::date from stored_window)
+            ),
+            '-infinity'::date
+        ) as activity_date
     from {{ ref('fct_agent_status') }}
-    where ended_at >= (select window_start from stored_window)
+    where ended_at >= (select stored_window.window_start from stored_window)
+),
+
+rebuilt_days as (
+    select
+        activity_date as first_day,
+        timezone({{ tz }}, activity_date::timestamp) as first_day_start
+    from first_rebuilt_day
 ),
 {% endif %}
 
@@ -42,9 +50,9 @@ closed_intervals as (
     select agent_arn, status_name, status_type, started_at, ended_at
     from {{ ref('fct_agent_status') }}
     where ended_at is not null
-    {% if is_incremental() %}
-        and ended_at > timezone({{ tz }}, (select activity_date from first_rebuilt_day)::timestamp)
-    {% endif %}
+        {% if is_incremental() %}
+        and ended_at > (select rebuilt_days.first_day_start from rebuilt_days)
+        {% endif %}
 ),
 
 interval_days as (
@@ -79,9 +87,9 @@ final as (
         count(*) as interval_segments
     from day_segments
     where segment_end > segment_start
-    {% if is_incremental() %}
-        and activity_date >= (select activity_date from first_rebuilt_day)
-    {% endif %}
+        {% if is_incremental() %}
+        and activity_date >= (select rebuilt_days.first_day from rebuilt_days)
+        {% endif %}
     group by agent_arn, activity_date, status_name
 )
 

@@ -3,18 +3,13 @@
 
 with
 
-observations as (
-    select * from {{ ref('int_agent_configuration_observations') }}
-),
-
-versions as (
-    {{ scd2_versions('observations', 'agent_arn') }}
+agent_versions as (
+    {{ scd2_versions(ref('int_agent_configuration_observations'), 'agent_arn', 'agent_key') }}
 ),
 
 final as (
     select
-        md5(agent_arn || '|' || epoch_us(observed_at)::varchar || '|' || attributes_hash)
-            as agent_key,
+        agent_key,
         agent_arn,
         regexp_extract(agent_arn, '/agent/([^/]+)$', 1) as agent_id,
         version_number,
@@ -32,10 +27,10 @@ final as (
         hierarchy_level5_arn,
         hierarchy_level5_name,
         routing_profile_arn,
-        observed_at as valid_from,
-        next_version_from as valid_to,
-        next_version_from is null as is_current
-    from versions
+        valid_from,
+        valid_to,
+        is_current
+    from agent_versions
 )
 
 select * from final

@@ -4,19 +4,15 @@
 
 with
 
-observations as (
-    select * from {{ ref('int_routing_profile_observations') }}
-),
-
-versions as (
-    {{ scd2_versions('observations', 'routing_profile_arn') }}
+routing_profile_versions as (
+    {{ scd2_versions(
+        ref('int_routing_profile_observations'), 'routing_profile_arn', 'routing_profile_key'
+    ) }}
 ),
 
 final as (
     select
-        md5(
-            routing_profile_arn || '|' || epoch_us(observed_at)::varchar || '|' || attributes_hash
-        ) as routing_profile_key,
+        routing_profile_key,
         routing_profile_arn,
         version_number,
         routing_profile_name,
@@ -26,10 +22,10 @@ final as (
         channel_max_slots,
         default_outbound_queue_arn,
         inbound_queue_arns,
-        observed_at as valid_from,
-        next_version_from as valid_to,
-        next_version_from is null as is_current
-    from versions
+        valid_from,
+        valid_to,
+        is_current
+    from routing_profile_versions
 )
 
 select * from final

@@ -21,7 +21,7 @@ gaps as (
 
 final as (
     select
-        md5(agent_arn || '|' || event_id) as gap_id,
+        {{ surrogate_key(['agent_arn', 'event_id']) }} as gap_id,
         agent_arn,
         agent_id,
         username,

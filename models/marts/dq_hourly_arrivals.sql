@@ -51,7 +51,7 @@ arrivals_per_hour as (
 events_per_hour as (
     select date_trunc('hour', event_timestamp) as hour_start, count(*) as events
     from events
-    group by 1
+    group by date_trunc('hour', event_timestamp)
 ),
 
 logged_in_hours as (
@@ -81,8 +81,10 @@ final as (
         coalesce(arrivals_per_hour.records_rejected, 0) as records_rejected,
         coalesce(events_per_hour.events, 0) as events,
         coalesce(agents_per_hour.agents_logged_in, 0) as agents_logged_in,
-        coalesce(agents_per_hour.agents_logged_in, 0) > 0
-            and coalesce(arrivals_per_hour.objects_arrived, 0) = 0 as is_missing_data
+        (
+            coalesce(agents_per_hour.agents_logged_in, 0) > 0
+            and coalesce(arrivals_per_hour.objects_arrived, 0) = 0
+        ) as is_missing_data
     from hours
     left join arrivals_per_hour on hours.hour_start = arrivals_per_hour.hour_start
     left join events_per_hour on hours.hour_start = events_per_hour.hour_start

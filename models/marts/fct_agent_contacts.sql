@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key='contact_key',
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(materialized='incremental', unique_key='contact_key') }}
 
 -- One row per agent per contact, from every state the agent's snapshots show for it.
 -- offered: first INCOMING / CONNECTING; connected: connected to the agent; ended: ENDED
@@ -18,21 +11,14 @@
 with
 
 {% if is_incremental() %}
-look_back as (
-    select
-        coalesce(max(first_seen_at), '-infinity'::timestamptz)
-            - to_days({{ var('lookback_days') }}) as window_start
-    from {{ this }}
-),
-
 touched_contacts as (
-    select agent_arn, contact_id
-    from {{ ref('int_contact_states') }}
-    where observed_at >= (select window_start from look_back)
-    union
     select agent_arn, contact_id
     from {{ this }}
     where cleared_at is null
+    union
+    select agent_arn, contact_id
+    from {{ ref('int_contact_states') }}
+    where observed_at >= {{ lookback_window_start('first_seen_at') }}
 ),
 {% endif %}
 
@@ -52,14 +38,10 @@ contacts as (
     select
         agent_arn,
         contact_id,
-        arg_max(initial_contact_id, (observed_at, snapshot_order, event_id))
-            filter (where initial_contact_id is not null) as initial_contact_id,
-        arg_max(channel, (observed_at, snapshot_order, event_id))
-            filter (where channel is not null) as channel,
-        arg_max(initiation_method, (observed_at, snapshot_order, event_id))
-            filter (where initiation_method is not null) as initiation_method,
-        arg_max(queue_arn, (observed_at, snapshot_order, event_id))
-            filter (where queue_arn is not null) as queue_arn,
+        {{ observed_value('initial_contact_id') }} as initial_contact_id,
+        {{ observed_value('channel') }} as channel,
+        {{ observed_value('initiation_method') }} as initiation_method,
+        {{ observed_value('queue_arn') }} as queue_arn,
         min(queued_at) as queued_at,
         min(state_started_at) filter (where contact_state in ('INCOMING', 'CONNECTING'))
             as offered_at,
@@ -80,6 +62,11 @@ contacts as (
     group by agent_arn, contact_id
 ),
 
+distinct_states as (
+    select distinct agent_arn, contact_id, contact_state, state_started_at
+    from states
+),
+
 state_spans as (
     select
         agent_arn,
@@ -89,7 +76,7 @@ state_spans as (
         lead(state_started_at) over (
             partition by agent_arn, contact_id order by state_started_at, contact_state
         ) as state_ended_at
-    from (select distinct agent_arn, contact_id, contact_state, state_started_at from states)
+    from distinct_states
 ),
 
 holds as (
@@ -98,7 +85,7 @@ holds as (
         contact_id,
         coalesce(
             sum(epoch_us(state_ended_at) - epoch_us(state_started_at))
-                filter (where contact_state = 'CONNECTED_ONHOLD'),
+            filter (where contact_state = 'CONNECTED_ONHOLD'),
             0
         ) / 1e6 as hold_seconds
     from state_spans
@@ -134,17 +121,20 @@ clearing as (
     from contacts
     asof left join agent_events as next_events
         on contacts.agent_arn = next_events.agent_arn
-        and next_events.event_timestamp > contacts.last_listed_at
+        and contacts.last_listed_at < next_events.event_timestamp
 ),
 
 durations as (
     select
         clearing.*,
         holds.hold_seconds,
-        (epoch_us(coalesce(connected_at, ringing_stopped_at)) - epoch_us(offered_at)) / 1e6
-            as ring_seconds,
-        (epoch_us(ended_at) - epoch_us(connected_at)) / 1e6 as talk_seconds,
-        (epoch_us(cleared_at) - epoch_us(ended_at)) / 1e6 as after_contact_work_seconds
+        (
+            epoch_us(coalesce(clearing.connected_at, clearing.ringing_stopped_at))
+            - epoch_us(clearing.offered_at)
+        ) / 1e6 as ring_seconds,
+        (epoch_us(clearing.ended_at) - epoch_us(clearing.connected_at)) / 1e6 as talk_seconds,
+        (epoch_us(clearing.cleared_at) - epoch_us(clearing.ended_at)) / 1e6
+            as after_contact_work_seconds
     from clearing
     left join holds
         on clearing.agent_arn = holds.agent_arn
@@ -158,7 +148,7 @@ agent_versions as (
 
 final as (
     select
-        md5(durations.agent_arn || '|' || durations.contact_id) as contact_key,
+        {{ surrogate_key(['durations.agent_arn', 'durations.contact_id']) }} as contact_key,
         durations.agent_arn,
         agent_versions.agent_key,
         durations.contact_id,
@@ -182,15 +172,10 @@ final as (
     from durations
     -- the agent version in force when the contact was offered (or first seen)
     left join agent_versions
-        on durations.agent_arn = agent_versions.agent_arn
-        and (
-            agent_versions.valid_from <= coalesce(durations.offered_at, durations.first_seen_at)
-            or agent_versions.version_number = 1
-        )
-        and (
-            agent_versions.valid_to is null
-            or coalesce(durations.offered_at, durations.first_seen_at) < agent_versions.valid_to
-        )
+        on {{ version_in_force(
+            'agent_versions', 'agent_arn', 'durations.agent_arn',
+            'coalesce(durations.offered_at, durations.first_seen_at)'
+        ) }}
 )
 
 select * from final

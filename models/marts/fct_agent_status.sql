@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key='interval_id',
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(materialized='incremental', unique_key='interval_id') }}
 
 -- One row per agent per status interval. An interval is a distinct (agent, status start
 -- time, status) seen in a current or previous snapshot; it ends where the agent's next
@@ -20,18 +13,10 @@
 with
 
 {% if is_incremental() %}
-look_back as (
-    select
-        coalesce(max(started_at), '-infinity'::timestamptz)
-            - to_days({{ var('lookback_days') }}) as window_start
-    from {{ this }}
-),
-
 touched_intervals as (
     select distinct agent_arn, status_started_at, status_key
     from {{ ref('int_agent_status_observations') }}
-    where observed_at >= (select window_start from look_back)
-        or status_started_at >= (select window_start from look_back)
+    where greatest(observed_at, status_started_at) >= {{ lookback_window_start('started_at') }}
 ),
 {% endif %}
 
@@ -48,20 +33,17 @@ observations as (
 
 observed_intervals as (
     select
-        md5(agent_arn || '|' || epoch_us(status_started_at)::varchar || '|' || status_key)
+        {{ surrogate_key(['agent_arn', 'epoch_us(status_started_at)', 'status_key']) }}
             as interval_id,
         agent_arn,
         status_started_at as started_at,
         status_key,
-        arg_max(status_arn, (observed_at, snapshot_order, event_id)) as status_arn,
-        arg_max(status_name, (observed_at, snapshot_order, event_id)) as status_name,
-        arg_max(status_type, (observed_at, snapshot_order, event_id))
-            filter (where status_type is not null) as status_type,
+        {{ observed_value('status_arn', ignore_nulls=false) }} as status_arn,
+        {{ observed_value('status_name', ignore_nulls=false) }} as status_name,
+        {{ observed_value('status_type') }} as status_type,
         -- configuration in force at the start: from the interval's earliest observation
-        arg_min(username, (observed_at, snapshot_order, event_id))
-            filter (where username is not null) as username,
-        arg_min(routing_profile_arn, (observed_at, snapshot_order, event_id))
-            filter (where routing_profile_arn is not null) as routing_profile_arn,
+        {{ observed_value('username', 'earliest') }} as username,
+        {{ observed_value('routing_profile_arn', 'earliest') }} as routing_profile_arn,
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at,
         count(distinct event_id) as observing_events
@@ -77,21 +59,26 @@ rebuilt_agents as (
 ),
 
 stored_intervals as (
-    select stored.*, rebuilt_agents.earliest_rebuilt_start
-    from {{ this }} as stored
-    inner join rebuilt_agents on stored.agent_arn = rebuilt_agents.agent_arn
-    where stored.interval_id not in (select interval_id from observed_intervals)
+    select stored_rows.*, rebuilt_agents.earliest_rebuilt_start
+    from {{ this }} as stored_rows
+    inner join rebuilt_agents on stored_rows.agent_arn = rebuilt_agents.agent_arn
+    -- an interval observed tonight replaces its stored row
+    anti join observed_intervals on stored_rows.interval_id = observed_intervals.interval_id
+),
+
+stored_interval_before_rebuilt as (
+    select *
+    from stored_intervals
+    where started_at < earliest_rebuilt_start
+    window latest_first as (partition by agent_arn order by started_at desc, status_key desc)
+    qualify row_number() over latest_first = 1
 ),
 
 stored_neighbours as (
     select * from stored_intervals
     where started_at >= earliest_rebuilt_start
     union all
-    (
-        select * from stored_intervals
-        where started_at < earliest_rebuilt_start
-        qualify row_number() over (partition by agent_arn order by started_at desc, status_key desc) = 1
-    )
+    select * from stored_interval_before_rebuilt
 ),
 {% endif %}
 
@@ -151,19 +138,14 @@ final as (
     -- the dimension version in force at the start (the first version for a status that
     -- started before the agent's first event)
     left join agent_versions
-        on sequenced.agent_arn = agent_versions.agent_arn
-        and (agent_versions.valid_from <= sequenced.started_at or agent_versions.version_number = 1)
-        and (agent_versions.valid_to is null or sequenced.started_at < agent_versions.valid_to)
+        on {{ version_in_force(
+            'agent_versions', 'agent_arn', 'sequenced.agent_arn', 'sequenced.started_at'
+        ) }}
     left join routing_profile_versions
-        on sequenced.routing_profile_arn = routing_profile_versions.routing_profile_arn
-        and (
-            routing_profile_versions.valid_from <= sequenced.started_at
-            or routing_profile_versions.version_number = 1
-        )
-        and (
-            routing_profile_versions.valid_to is null
-            or sequenced.started_at < routing_profile_versions.valid_to
-        )
+        on {{ version_in_force(
+            'routing_profile_versions', 'routing_profile_arn',
+            'sequenced.routing_profile_arn', 'sequenced.started_at'
+        ) }}
 )
 
 select * from final

@@ -4,27 +4,18 @@
 with
 
 queues as (
-    select * from {{ source('raw', 'agent_event_queues') }}
-),
-
-chosen_copies as (
-    select event_id, source_object, byte_offset
-    from {{ ref('stg_agent_events') }}
+    {{ chosen_copy_rows('agent_event_queues') }}
 ),
 
 final as (
     select
-        queues.event_id,
-        queues.snapshot,
-        queues.queue_arn,
-        queues.queue_name,
-        queues.channels,
-        queues.is_default_outbound
+        event_id,
+        snapshot,
+        queue_arn,
+        queue_name,
+        channels,
+        is_default_outbound
     from queues
-    inner join chosen_copies
-        on queues.event_id = chosen_copies.event_id
-        and queues.source_object = chosen_copies.source_object
-        and queues.byte_offset = chosen_copies.byte_offset
 )
 
 select * from final

@@ -15,12 +15,15 @@
 with
 
 {% if is_incremental() %}
+stored_watermark as (
+    select coalesce(max(last_ingested_at), '-infinity'::timestamptz) as last_ingested_at
+    from {{ this }}
+),
+
 newly_received_event_ids as (
     select distinct event_id
-    from {{ source('raw', 'agent_events') }}
-    where ingested_at > (
-        select coalesce(max(last_ingested_at), '-infinity'::timestamptz) from {{ this }}
-    )
+    from {{ source('connect', 'agent_events') }}
+    where ingested_at > (select stored_watermark.last_ingested_at from stored_watermark)
 ),
 {% endif %}
 
@@ -28,9 +31,9 @@ received_copies as (
     select
         *,
         record::varchar as record_text
-    from {{ source('raw', 'agent_events') }}
+    from {{ source('connect', 'agent_events') }}
     {% if is_incremental() %}
-    where event_id in (select event_id from newly_received_event_ids)
+    where event_id in (select newly_received_event_ids.event_id from newly_received_event_ids)
     {% endif %}
 ),
 
@@ -41,7 +44,7 @@ ranked_copies as (
         max(ingested_at) over (partition by event_id) as last_ingested_at,
         row_number() over (
             partition by event_id
-            order by length(record_text) desc, record_text, source_object, byte_offset
+            order by length(record_text) desc, record_text asc, source_object asc, byte_offset asc
         ) as copy_rank
     from received_copies
 ),

@@ -20,8 +20,7 @@ import pytest
 from ingest.config import Settings
 from ingest.pipeline import IngestSummary, run_ingest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REAL_EVENTS = Path(os.environ.get("REAL_EVENTS", SHARED / "real-events"))
+REAL_EVENTS = Path(__file__).resolve().parent / "fixtures" / "real-events"
 
 
 def real_event(name: str) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import REAL_EVENTS, counts, event, ingest, query, real_event, write_object
+from helpers import REAL_EVENTS, counts, event, ingest, query, real_event, write_object
 
 from ingest.config import RAW_ROW_GROUP_ROWS
 from ingest.parsing import READ_BYTES, _chunks

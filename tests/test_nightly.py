@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import counts, event, query, write_object
+from helpers import counts, event, query, write_object
 
 from ingest.publishing import building_path, run_lock
 from ingest.sample import generate_archive

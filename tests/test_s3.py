@@ -7,7 +7,7 @@ from pathlib import Path
 
 import boto3
 import orjson
-from conftest import counts, event, ingest, query
+from helpers import counts, event, ingest, query
 
 
 def _put(endpoint: str, bucket: str, key: str, records: list[dict]) -> None:

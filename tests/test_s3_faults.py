@@ -17,8 +17,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
-from conftest import counts, event, ingest, query
 from fault_proxy import Action, Fault, FaultProxy, running
+from helpers import counts, event, ingest, query
 
 from ingest.config import S3_MAX_ATTEMPTS, S3FS_RETRIES
 

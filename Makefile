@@ -9,7 +9,7 @@ export SOURCE WAREHOUSE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: setup run ingest build sample sql test lint bench docs docs-static clean
+.PHONY: setup run ingest build sample sql test test-fast lint bench docs docs-static clean
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,9 @@ sql: setup ## a read-only query: make sql Q="select ..."
 
 test: setup lint
 	$(BIN)/python -m pytest
+
+test-fast: setup ## the tests not marked e2e (no CLI, dbt or S3 server; under a minute)
+	$(BIN)/python -m pytest -m "not e2e"
 
 lint: setup
 	$(BIN)/ruff check ingest tests

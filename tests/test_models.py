@@ -29,6 +29,8 @@ from ingest.sample import (
     write_object,
 )
 
+pytestmark = pytest.mark.e2e
+
 MARTS = (
     "fct_agent_status",
     "fct_agent_contacts",

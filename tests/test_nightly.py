@@ -22,6 +22,8 @@ from helpers import counts, event, query, write_object
 from ingest.publishing import building_path, run_lock
 from ingest.sample import generate_archive
 
+pytestmark = pytest.mark.e2e
+
 CLI = str(Path(sys.executable).with_name("connect-warehouse"))
 README = Path(__file__).resolve().parents[1] / "README.md"
 

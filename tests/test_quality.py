@@ -18,6 +18,8 @@ from helpers import dbt_build, ingest_cli, query, t
 from ingest.quality import quality_report
 from ingest.sample import agent_event, generate_archive, object_key, to_ms, write_object
 
+pytestmark = pytest.mark.e2e
+
 ANN = {"agent": "agent-1", "username": "ann"}
 BOB = {"agent": "agent-2", "username": "bob"}
 CAT = {"agent": "agent-3", "username": "cat"}

@@ -1,5 +1,6 @@
 # The nightly warehouse: `make run` (ingest + dbt build) and `make test`.
 SHELL := /bin/bash
+.DEFAULT_GOAL := help
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,9 +10,13 @@ export SOURCE WAREHOUSE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: setup run ingest build sample sql test test-fast lint bench docs docs-static clean
+.PHONY: help setup run ingest build sample sql test test-fast lint bench docs docs-static clean
 
-setup: $(VENV)/.installed
+help: ## list the targets
+	@echo "make TARGET, with TARGET one of:"
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+setup: $(VENV)/.installed ## create .venv/ and install the pinned dependencies (the targets that need it run it first)
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,17 +40,17 @@ sample: setup ## write the generated sample archive
 sql: setup ## a read-only query: make sql Q="select ..."
 	$(BIN)/connect-warehouse sql "$(Q)" --warehouse "$(WAREHOUSE)"
 
-test: setup lint
+test: setup lint ## lint, then the whole test suite (about 10 minutes)
 	$(BIN)/python -m pytest
 
 test-fast: setup ## the tests not marked e2e (no CLI, dbt or S3 server; under a minute)
 	$(BIN)/python -m pytest -m "not e2e"
 
-lint: setup
+lint: setup ## ruff check and ruff format --check
 	$(BIN)/ruff check ingest tests
 	$(BIN)/ruff format --check ingest tests
 
-bench: setup
+bench: setup ## the ingest against DuckDB's read_json (EVENTS=500000 by default)
 	$(BIN)/python -m ingest.bench $(if $(EVENTS),--events $(EVENTS),)
 
 docs: setup ## dbt docs on http://127.0.0.1:8080 (offline)
@@ -54,5 +59,5 @@ docs: setup ## dbt docs on http://127.0.0.1:8080 (offline)
 docs-static: setup ## a single-file docs site in target/static_index.html
 	$(BIN)/connect-warehouse docs --warehouse "$(WAREHOUSE)"
 
-clean:
+clean: ## remove .venv, dbt's output, the warehouse and the generated archives
 	rm -rf $(VENV) target dbt_packages logs warehouse sample-archive bench-archive

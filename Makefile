@@ -1,7 +1,12 @@
 # The nightly warehouse: `make run` (ingest + dbt build) and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-PYTHON ?= python3.11
+# Python: the newest of these on PATH that runs (a pyenv shim of a version it has not selected
+# does not), unless PYTHON=/path/to/python3.x is given.
+PYTHONS := python3.13 python3.12 python3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach p,$(PYTHONS),$(shell $(p) -c '' >/dev/null 2>&1 && echo $(p))))
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 SOURCE ?=
@@ -19,6 +24,14 @@ help: ## list the targets
 setup: $(VENV)/.installed ## create .venv/ and install the pinned dependencies (the targets that need it run it first)
 
 $(VENV)/.installed: requirements.lock pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "No Python found: this project needs Python 3.11, 3.12 or 3.13 as python3.13, python3.12 or python3.11 on PATH (or make PYTHON=/path/to/python3.x)." >&2; \
+		exit 1; \
+	fi
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+		echo "PYTHON=$(PYTHON) is not Python 3.11, 3.12 or 3.13 ($$($(PYTHON) --version 2>&1 | head -n 1)): this project needs one of them." >&2; \
+		exit 1; \
+	}
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==0.13.9
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock

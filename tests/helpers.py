@@ -1,4 +1,4 @@
-"""Helpers shared by the test modules: real records, archives on disk, the ingest, dbt, queries."""
+"""What the test modules have in common: real records, archives on disk, the ingest, dbt, queries."""
 
 from __future__ import annotations
 

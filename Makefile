@@ -1,6 +1,12 @@
 # The nightly warehouse: `make run` (ingest + dbt build) and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+.DEFAULT_GOAL := help
+# Python: the newest of these on PATH that runs (a pyenv shim of a version it has not selected
+# does not), unless PYTHON=/path/to/python3.x is given.
+PYTHONS := python3.13 python3.12 python3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach p,$(PYTHONS),$(shell $(p) -c '' >/dev/null 2>&1 && echo $(p))))
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 SOURCE ?=
@@ -9,11 +15,23 @@ export SOURCE WAREHOUSE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: setup run ingest build sample sql test lint fuzz bench docs docs-static clean
+.PHONY: help setup run ingest build sample sql test test-fast lint fuzz bench docs docs-static clean
 
-setup: $(VENV)/.installed
+help: ## list the targets
+	@echo "make TARGET, with TARGET one of:"
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+setup: $(VENV)/.installed ## create .venv/ and install the pinned dependencies (the targets that need it run it first)
 
 $(VENV)/.installed: requirements.lock pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "No Python found: this project needs Python 3.11, 3.12 or 3.13 as python3.13, python3.12 or python3.11 on PATH (or make PYTHON=/path/to/python3.x)." >&2; \
+		exit 1; \
+	fi
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+		echo "PYTHON=$(PYTHON) is not Python 3.11, 3.12 or 3.13 ($$($(PYTHON) --version 2>&1 | head -n 1)): this project needs one of them." >&2; \
+		exit 1; \
+	}
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==0.13.9
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
@@ -35,8 +53,11 @@ sample: setup ## write the generated sample archive
 sql: setup ## a read-only query: make sql Q="select ..."
 	$(BIN)/connect-warehouse sql "$(Q)" --warehouse "$(WAREHOUSE)"
 
-test: setup lint
+test: setup lint ## lint, then the whole test suite (about 10 minutes)
 	$(BIN)/python -m pytest
+
+test-fast: setup ## the tests not marked e2e (no CLI, dbt or S3 server; under a minute)
+	$(BIN)/python -m pytest -m "not e2e"
 
 lint: setup ## ruff on the Python; sqlfluff on the dbt models, each ending with its final CTE
 	$(BIN)/ruff check ingest tests sqlfluff_libs
@@ -53,7 +74,7 @@ fuzz: setup ## property-based fuzzing of the ingest on random inputs for FUZZ_SE
 	  HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz.py || exit 1; \
 	done
 
-bench: setup
+bench: setup ## the ingest against DuckDB's read_json (EVENTS=500000 by default)
 	$(BIN)/python -m ingest.bench $(if $(EVENTS),--events $(EVENTS),)
 
 docs: setup ## dbt docs on http://127.0.0.1:8080 (offline)
@@ -62,5 +83,5 @@ docs: setup ## dbt docs on http://127.0.0.1:8080 (offline)
 docs-static: setup ## a single-file docs site in target/static_index.html
 	$(BIN)/connect-warehouse docs --warehouse "$(WAREHOUSE)"
 
-clean:
+clean: ## remove .venv, dbt's output, the warehouse and the generated archives
 	rm -rf $(VENV) target dbt_packages logs warehouse sample-archive bench-archive

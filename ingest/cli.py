@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, Settings, settings_from
+from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, InvalidSetting, Settings, settings_from
 from ingest.listing import ObjectInfo
 from ingest.nightly import run_nightly
 from ingest.pipeline import IngestSummary, SourceUnavailable
@@ -33,6 +33,7 @@ WarehouseOpt = Annotated[
 FullRefreshOpt = Annotated[bool, typer.Option(help="rebuild incremental models from scratch")]
 MAX_SHOWN = 10
 EXIT_BUSY = 75
+EXIT_USAGE = 2
 
 
 class ProgressBar:
@@ -54,6 +55,15 @@ class ProgressBar:
         """Remove the bar and print the summary."""
         self.progress.remove_task(self.task)
         _print_summary(summary)
+
+
+def _settings(source: str | None, warehouse: Path | None) -> Settings:
+    """The run's settings; an invalid environment setting is said in one line, exit status 2."""
+    try:
+        return settings_from(source, warehouse)
+    except InvalidSetting as invalid:
+        console.print(f"not started: {invalid}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: bool) -> None:
@@ -137,13 +147,13 @@ def _print_dbt(result: DbtResult) -> None:
 @app.command()
 def ingest(source: SourceOpt = None, warehouse: WarehouseOpt = None) -> None:
     """Load new Firehose objects into the warehouse's raw schema."""
-    _nightly(settings_from(source, warehouse), ingest=True, build=False, full_refresh=False)
+    _nightly(_settings(source, warehouse), ingest=True, build=False, full_refresh=False)
 
 
 @app.command()
 def build(warehouse: WarehouseOpt = None, full_refresh: FullRefreshOpt = False) -> None:
     """Build the staging and marts models and run the dbt tests."""
-    settings = settings_from(None, warehouse)
+    settings = _settings(None, warehouse)
     _nightly(settings, ingest=False, build=True, full_refresh=full_refresh)
 
 
@@ -152,7 +162,7 @@ def run(
     source: SourceOpt = None, warehouse: WarehouseOpt = None, full_refresh: FullRefreshOpt = False
 ) -> None:
     """The nightly job: ingest, then dbt build, published atomically."""
-    settings = settings_from(source, warehouse)
+    settings = _settings(source, warehouse)
     _nightly(settings, ingest=True, build=True, full_refresh=full_refresh)
 
 
@@ -180,7 +190,7 @@ def docs(
     port: int = 8080,
 ) -> None:
     """Generate the dbt docs (and a static single file); serve them on localhost if asked."""
-    path = settings_from(None, warehouse).warehouse
+    path = _settings(None, warehouse).warehouse
     if not path.exists():
         console.print(f"no warehouse at {path} yet: run `make run` first")
         raise typer.Exit(1)
@@ -206,7 +216,7 @@ def sql(
     max_rows: int = 100,
 ) -> None:
     """Run a query on the warehouse, read-only, and print the result."""
-    path = settings_from(None, warehouse).warehouse
+    path = _settings(None, warehouse).warehouse
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             con.sql(query).show(max_rows=max_rows, max_width=200)

@@ -53,21 +53,44 @@ class Settings:
         return self.source.startswith("s3://")
 
 
+# The INGEST_* environment settings: variable, Settings field, what it sets, and the factor from
+# the variable's unit to the field's.
+TUNING = (
+    ("INGEST_BATCH_MB", "batch_bytes", "MiB of JSON parsed at once", 2**20),
+    ("INGEST_BATCH_OBJECTS", "batch_objects", "objects parsed at once", 1),
+    ("INGEST_COMMIT_RECORDS", "commit_records", "records parsed before a commit", 1),
+    ("INGEST_THREADS", "read_threads", "objects fetched and decompressed at once", 1),
+    ("INGEST_MAX_OBJECT_MB", "max_object_bytes", "MiB one object may expand to", 2**20),
+)
+
+
+class InvalidSetting(ValueError):
+    """An environment setting with a value the ingest cannot use."""
+
+
 def settings_from(source: str | None, warehouse: str | Path | None) -> Settings:
-    """Settings from explicit values, falling back to SOURCE / WAREHOUSE and the defaults."""
+    """Settings from explicit values, then SOURCE / WAREHOUSE / INGEST_*, then the defaults.
+
+    An empty variable counts as unset; an INGEST_* value that is not a whole number of at least 1
+    raises InvalidSetting, whose message names the variable, the value and what is accepted.
+    """
     src = source or os.environ.get("SOURCE") or str(DEFAULT_SAMPLE)
     wh = Path(warehouse or os.environ.get("WAREHOUSE") or DEFAULT_WAREHOUSE)
     tuning = {
-        name: int(os.environ[env])
-        for name, env in (
-            ("batch_objects", "INGEST_BATCH_OBJECTS"),
-            ("read_threads", "INGEST_THREADS"),
-            ("commit_records", "INGEST_COMMIT_RECORDS"),
-        )
-        if env in os.environ
+        name: _whole_number(env, meaning) * unit
+        for env, name, meaning, unit in TUNING
+        if os.environ.get(env, "").strip()
     }
-    if "INGEST_BATCH_MB" in os.environ:
-        tuning["batch_bytes"] = int(os.environ["INGEST_BATCH_MB"]) * 2**20
-    if "INGEST_MAX_OBJECT_MB" in os.environ:
-        tuning["max_object_bytes"] = int(os.environ["INGEST_MAX_OBJECT_MB"]) * 2**20
     return Settings(source=src, warehouse=wh, **tuning)
+
+
+def _whole_number(env: str, meaning: str) -> int:
+    """The environment variable's value as a whole number of at least 1, or InvalidSetting."""
+    raw = os.environ[env]
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InvalidSetting(f"{env}={raw!r} is not a whole number of at least 1 ({meaning})")
+    return value

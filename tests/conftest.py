@@ -1,9 +1,7 @@
-"""Shared fixtures: real sample records, archives on disk, a real S3 server, warehouse queries."""
+"""Shared fixtures: a real S3-compatible server and fresh buckets on it."""
 
 from __future__ import annotations
 
-import copy
-import gzip
 import os
 import socket
 import subprocess
@@ -13,64 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
-import duckdb
-import orjson
 import pytest
-
-from ingest.config import Settings
-from ingest.pipeline import IngestSummary, run_ingest
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REAL_EVENTS = Path(os.environ.get("REAL_EVENTS", SHARED / "real-events"))
-
-
-def real_event(name: str) -> dict:
-    """One of the clean AWS documentation samples, parsed."""
-    return orjson.loads((REAL_EVENTS / "clean" / f"awsdocs-{name}.json").read_bytes())
-
-
-def event(event_id: str, at: str, event_type: str = "STATE_CHANGE", **changes: object) -> dict:
-    """A real STATE_CHANGE record (AWS's ACW sample) with a new id, time and type."""
-    record = copy.deepcopy(real_event("acw-1"))
-    record.update(EventId=event_id, EventTimestamp=at, EventType=event_type, **changes)
-    return record
-
-
-def write_object(
-    path: Path, records: list[dict | bytes], sep: bytes = b"", gz: bool = True
-) -> Path:
-    """A Firehose-like object: records back to back (or with sep), gzip by default."""
-    data = sep.join(r if isinstance(r, bytes) else orjson.dumps(r) for r in records)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
-    return path
-
-
-def ingest(source: Path | str, warehouse: Path, **settings: int) -> IngestSummary:
-    """Run the real ingest in-process."""
-    return run_ingest(Settings(source=str(source), warehouse=warehouse, **settings))
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    """All rows of a query on the warehouse, opened read-only."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def counts(warehouse: Path) -> dict[str, int]:
-    """Row counts of every raw table."""
-    tables = [
-        "agent_events",
-        "agent_event_contacts",
-        "agent_event_concurrency",
-        "agent_event_queues",
-        "ingested_objects",
-        "rejected_records",
-    ]
-    return {t: query(warehouse, f"select count(*) from raw.{t}")[0][0] for t in tables}
 
 
 def _free_port() -> int:

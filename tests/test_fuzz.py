@@ -15,7 +15,7 @@ import duckdb
 import orjson
 import polars as pl
 import pytest
-from conftest import event
+from helpers import event
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +27,7 @@ from ingest.splitting import WHITESPACE, split_object
 MAX_BYTES = 4 * 2**20
 settings.register_profile(
     "default",
-    max_examples=1_000,
+    max_examples=700,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

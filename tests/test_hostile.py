@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import orjson
 import pytest
-from conftest import event, ingest, query
+from helpers import cli, event, ingest, query
 
 from ingest.config import Settings
 from ingest.pipeline import run_ingest
 
 HOUR = "2026/11/02/08"
-CLI = str(Path(sys.executable).with_name("connect-warehouse"))
-pytestmark = pytest.mark.timeout(600)
-
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The command line as a user runs it, stopped if it hangs."""
-    return subprocess.run(
-        [CLI, *map(str, args)], capture_output=True, text=True, check=False, timeout=300
-    )
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def records(n: int, first: int = 0) -> list[bytes]:

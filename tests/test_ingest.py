@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import REAL_EVENTS, counts, event, ingest, query, real_event, write_object
+from helpers import REAL_EVENTS, counts, event, ingest, query, real_event, write_object
 
 from ingest.config import RAW_ROW_GROUP_ROWS
 from ingest.parsing import READ_BYTES, _chunks
@@ -303,6 +303,7 @@ def write_seven_objects(src: Path) -> None:
         )
 
 
+@pytest.mark.e2e
 def test_reruns_load_only_new_objects_and_report_changed_ones(tmp_path: Path) -> None:
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
     write_seven_objects(src)
@@ -400,6 +401,7 @@ def test_new_fields_are_kept_and_reported(tmp_path: Path) -> None:
     ) == [(3,)]
 
 
+@pytest.mark.e2e
 def test_a_misfit_record_deep_in_a_large_object_is_rejected_alone(tmp_path: Path) -> None:
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
     misfit = event("bad", "2026-11-02T08:00:00.000Z", CurrentAgentSnapshot="not a snapshot")
@@ -426,6 +428,7 @@ def test_parsed_batches_are_committed_in_groups(tmp_path: Path) -> None:
     assert query(wh, "select count(*), sum(records) from raw.ingested_objects") == [(7, 21)]
 
 
+@pytest.mark.e2e
 def test_raw_events_are_stored_in_small_row_groups(tmp_path: Path) -> None:
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
     for n in range(3):
@@ -493,6 +496,7 @@ def test_a_string_full_of_brace_pairs_stays_one_record(tmp_path: Path) -> None:
     ) == [(name,)]
 
 
+@pytest.mark.e2e
 def test_an_object_larger_than_one_read_loads_whole(tmp_path: Path) -> None:
     count = 10_000  # about 32 MB of JSON: more than one read of the parser takes
     records = [event(f"e{i}", "2026-11-02T08:00:00.000Z") for i in range(count)]

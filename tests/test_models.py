@@ -10,16 +10,14 @@ built night by night and in one go, and checked for the interval invariants.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import dbt_build, ingest_cli, query, t
 
 from ingest.sample import (
     agent_event,
@@ -31,9 +29,8 @@ from ingest.sample import (
     write_object,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-LOOKBACK = "{lookback_days: 1}"  # short, so that incremental runs really use the window
+pytestmark = pytest.mark.e2e
+
 MARTS = (
     "fct_agent_status",
     "fct_agent_contacts",
@@ -44,58 +41,7 @@ MARTS = (
 )
 
 
-def t(day: int, hh: int, mm: int = 0, ss: int = 0) -> datetime:
-    """A UTC time in November 2026."""
-    return datetime(2026, 11, day, hh, mm, ss, tzinfo=UTC)
-
-
 # ------------------------------------------------------------------------ running the tools
-
-
-def ingest(source: Path, warehouse: Path) -> None:
-    """The real ingest CLI."""
-    result = subprocess.run(
-        [BIN / "connect-warehouse", "ingest", "--source", source, "--warehouse", warehouse],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def dbt_build(warehouse: Path, work: Path, *extra: str) -> None:
-    """The real `dbt build` of this project on the warehouse file."""
-    result = subprocess.run(
-        [
-            BIN / "dbt",
-            "build",
-            "--project-dir",
-            ROOT,
-            "--profiles-dir",
-            ROOT,
-            "--target-path",
-            work / "target",
-            "--log-path",
-            work / "logs",
-            "--vars",
-            LOOKBACK,
-            *extra,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-
-
-def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    """Rows of a query, timestamps as UTC datetimes."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")
-        return con.execute(sql, params or []).fetchall()
 
 
 def deliver(objects: list[Path], archive: Path, into: Path) -> None:
@@ -385,7 +331,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     nights = write_story(archive)
 
     full = work / "full.duckdb"
-    ingest(archive, full)
+    ingest_cli(archive, full)
     dbt_build(full, work, "--full-refresh")
 
     nightly = work / "nightly.duckdb"
@@ -393,7 +339,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     snapshots = {}
     for night in sorted(nights):
         deliver(nights[night], archive, delivered)
-        ingest(delivered, nightly)
+        ingest_cli(delivered, nightly)
         dbt_build(nightly, work)
         if night == 1:
             snapshots[1] = work / "after-night-1.duckdb"
@@ -639,7 +585,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     objects = sorted(p for p in archive.rglob("*") if p.is_file())
 
     full = work / "full.duckdb"
-    ingest(archive, full)
+    ingest_cli(archive, full)
     dbt_build(full, work)
 
     nightly = work / "nightly.duckdb"
@@ -650,7 +596,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         batch = [p for p in objects if p not in done and str(p.relative_to(archive)) < cut]
         done.update(batch)
         deliver(batch, archive, delivered)
-        ingest(delivered, nightly)
+        ingest_cli(delivered, nightly)
         dbt_build(nightly, work)
     return {"full": full, "nightly": nightly}
 

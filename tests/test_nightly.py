@@ -17,18 +17,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import counts, event, query, write_object
+from helpers import CLI, cli, counts, event, query, write_object
 
 from ingest.publishing import building_path, run_lock
 from ingest.sample import generate_archive
 
-CLI = str(Path(sys.executable).with_name("connect-warehouse"))
+pytestmark = pytest.mark.e2e
+
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run the command line as a user would, capturing its output."""
-    return subprocess.run([CLI, *args], capture_output=True, text=True, check=False, **kwargs)
 
 
 @pytest.fixture(scope="module")

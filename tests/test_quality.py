@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_models import dbt_build, ingest, query, t
+from helpers import dbt_build, ingest_cli, query, t
 
 from ingest.quality import quality_report
 from ingest.sample import agent_event, generate_archive, object_key, to_ms, write_object
+
+pytestmark = pytest.mark.e2e
 
 ANN = {"agent": "agent-1", "username": "ann"}
 BOB = {"agent": "agent-2", "username": "bob"}
@@ -101,7 +103,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     work = tmp_path_factory.mktemp("dq-story")
     records = write_archive(work / "archive")
     warehouse = work / "dq.duckdb"
-    ingest(work / "archive", warehouse)
+    ingest_cli(work / "archive", warehouse)
     dbt_build(warehouse, work)  # warnings only: exit status 0
     yield {"warehouse": warehouse, "records": records, "tests": dq_test_statuses(work)}
 
@@ -112,7 +114,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     work = tmp_path_factory.mktemp("dq-sample")
     stats = generate_archive(work / "archive", agents=5, days=2, seed=7)
     warehouse = work / "dq.duckdb"
-    ingest(work / "archive", warehouse)
+    ingest_cli(work / "archive", warehouse)
     dbt_build(warehouse, work)
     yield {"warehouse": warehouse, "stats": stats, "tests": dq_test_statuses(work)}
 

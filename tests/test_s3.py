@@ -7,7 +7,10 @@ from pathlib import Path
 
 import boto3
 import orjson
-from conftest import counts, event, ingest, query
+import pytest
+from helpers import counts, event, ingest, query
+
+pytestmark = pytest.mark.e2e
 
 
 def _put(endpoint: str, bucket: str, key: str, records: list[dict]) -> None:

@@ -17,8 +17,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
-from conftest import counts, event, ingest, query
 from fault_proxy import Action, Fault, FaultProxy, running
+from helpers import counts, event, ingest, query
 
 from ingest.config import S3_MAX_ATTEMPTS, S3FS_RETRIES
 
@@ -66,6 +66,7 @@ def _loaded_once(wh: Path, bucket: str, keys: list[str]) -> None:
     assert events == [(len(keys), len(keys))]
 
 
+@pytest.mark.e2e
 def test_transient_503s_and_cut_connections_are_retried(
     proxy: FaultProxy, s3_server: str, s3_bucket: str, tmp_path: Path
 ) -> None:
@@ -100,6 +101,7 @@ def test_transient_503s_and_cut_connections_are_retried(
     _loaded_once(wh, s3_bucket, keys)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("action", ["503", "cut"])
 def test_an_object_that_keeps_failing_is_rejected_then_loaded_next_run(
     action: Action, proxy: FaultProxy, s3_server: str, s3_bucket: str, tmp_path: Path
@@ -151,6 +153,7 @@ def test_an_object_that_keeps_failing_is_rejected_then_loaded_next_run(
     assert late == [(1,)]
 
 
+@pytest.mark.e2e
 def test_a_listing_of_thousands_of_objects_pages_through_503s(
     proxy: FaultProxy, s3_server: str, s3_bucket: str, tmp_path: Path
 ) -> None:

@@ -1,0 +1,115 @@
+"""What the test modules have in common: real records, archives on disk, the ingest, dbt, queries."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from ingest.config import Settings
+from ingest.pipeline import IngestSummary, run_ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "connect-warehouse")
+REAL_EVENTS = Path(__file__).resolve().parent / "fixtures" / "real-events"
+LOOKBACK = "{lookback_days: 1}"  # short, so that incremental runs really use the window
+
+
+def t(day: int, hh: int, mm: int = 0, ss: int = 0) -> datetime:
+    """A UTC time in November 2026."""
+    return datetime(2026, 11, day, hh, mm, ss, tzinfo=UTC)
+
+
+def real_event(name: str) -> dict:
+    """One of the clean AWS documentation samples, parsed."""
+    return orjson.loads((REAL_EVENTS / "clean" / f"awsdocs-{name}.json").read_bytes())
+
+
+def event(event_id: str, at: str, event_type: str = "STATE_CHANGE", **changes: object) -> dict:
+    """A real STATE_CHANGE record (AWS's ACW sample) with a new id, time and type."""
+    record = copy.deepcopy(real_event("acw-1"))
+    record.update(EventId=event_id, EventTimestamp=at, EventType=event_type, **changes)
+    return record
+
+
+def write_object(
+    path: Path, records: list[dict | bytes], sep: bytes = b"", gz: bool = True
+) -> Path:
+    """A Firehose-like object: records back to back (or with sep), gzip by default."""
+    data = sep.join(r if isinstance(r, bytes) else orjson.dumps(r) for r in records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+    return path
+
+
+def ingest(source: Path | str, warehouse: Path, **settings: int) -> IngestSummary:
+    """Run the real ingest in-process."""
+    return run_ingest(Settings(source=str(source), warehouse=warehouse, **settings))
+
+
+def cli(*args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it, capturing its output."""
+    return subprocess.run(
+        [CLI, *map(str, args)], capture_output=True, text=True, check=False, **kwargs
+    )
+
+
+def ingest_cli(source: Path, warehouse: Path) -> None:
+    """The real ingest CLI; it must exit 0."""
+    result = cli("ingest", "--source", source, "--warehouse", warehouse, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def dbt_build(warehouse: Path, work: Path, *extra: str) -> None:
+    """The real `dbt build` of this project on the warehouse file."""
+    result = subprocess.run(
+        [
+            BIN / "dbt",
+            "build",
+            "--project-dir",
+            ROOT,
+            "--profiles-dir",
+            ROOT,
+            "--target-path",
+            work / "target",
+            "--log-path",
+            work / "logs",
+            "--vars",
+            LOOKBACK,
+            *extra,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "WAREHOUSE": str(warehouse)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """All rows of a query on the warehouse, opened read-only, timestamps as UTC datetimes."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        return con.execute(sql, params or []).fetchall()
+
+
+def counts(warehouse: Path) -> dict[str, int]:
+    """Row counts of every raw table."""
+    tables = [
+        "agent_events",
+        "agent_event_contacts",
+        "agent_event_concurrency",
+        "agent_event_queues",
+        "ingested_objects",
+        "rejected_records",
+    ]
+    return {t: query(warehouse, f"select count(*) from raw.{t}")[0][0] for t in tables}

@@ -1,0 +1,74 @@
+"""The settings read from the environment: INGEST_* values checked, a bad one said in one line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from helpers import cli
+
+from ingest.config import InvalidSetting, Settings, settings_from
+
+INGEST_VARS = ("INGEST_BATCH_MB", "INGEST_BATCH_OBJECTS", "INGEST_COMMIT_RECORDS", "INGEST_THREADS")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No SOURCE, WAREHOUSE or INGEST_* from the caller's environment."""
+    for name in ("SOURCE", "WAREHOUSE", *INGEST_VARS):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, {}),
+        ({"INGEST_BATCH_MB": "8"}, {"batch_bytes": 8 * 2**20}),
+        ({"INGEST_BATCH_OBJECTS": "1"}, {"batch_objects": 1}),
+        ({"INGEST_COMMIT_RECORDS": " 500 "}, {"commit_records": 500}),
+        ({"INGEST_THREADS": "2"}, {"read_threads": 2}),
+        ({"INGEST_THREADS": ""}, {}),  # empty counts as unset, as for SOURCE and WAREHOUSE
+    ],
+)
+def test_valid_settings_are_read(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: dict[str, int]
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = settings_from("s3://bucket/prefix", "wh.duckdb")
+    assert settings == Settings(
+        source="s3://bucket/prefix", warehouse=Path("wh.duckdb"), **expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("INGEST_THREADS", "0", "INGEST_THREADS='0' is not a whole number of at least 1 (objects fetched and decompressed at once)"),
+        ("INGEST_THREADS", "-2", "INGEST_THREADS='-2' is not a whole number of at least 1 (objects fetched and decompressed at once)"),
+        ("INGEST_BATCH_MB", "1.5", "INGEST_BATCH_MB='1.5' is not a whole number of at least 1 (MiB of JSON parsed at once)"),
+        ("INGEST_BATCH_OBJECTS", "many", "INGEST_BATCH_OBJECTS='many' is not a whole number of at least 1 (objects parsed at once)"),
+        ("INGEST_COMMIT_RECORDS", "0", "INGEST_COMMIT_RECORDS='0' is not a whole number of at least 1 (records parsed before a commit)"),
+    ],
+)  # fmt: skip
+def test_invalid_settings_name_the_variable_the_value_and_what_is_accepted(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidSetting) as raised:
+        settings_from(None, None)
+    assert str(raised.value) == message
+
+
+@pytest.mark.e2e
+def test_the_cli_says_an_invalid_setting_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    wh = tmp_path / "wh.duckdb"
+    env = {**os.environ, "INGEST_THREADS": "0"}
+    result = cli("ingest", "--source", tmp_path, "--warehouse", wh, env=env)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "not started: INGEST_THREADS='0' is not a whole number of at least 1"
+        " (objects fetched and decompressed at once)\n"
+    )
+    assert not wh.exists()

@@ -39,7 +39,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-pytestmark = pytest.mark.timeout(900)  # a hang fails the suite instead of stalling it
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a hang fails instead of stalling
 
 
 def _records() -> list[bytes]:

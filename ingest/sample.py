@@ -156,14 +156,14 @@ def _day_ms(day: date) -> int:
 # ---------------------------------------------------------------------------- record parts
 
 
-def _status(name: str, start: str, arn: str | None = None) -> dict[str, Any]:
-    """An AgentStatus object."""
-    return {
-        "ARN": arn or status_arn(name),
-        "Name": name,
-        "StartTimestamp": start,
-        "Type": STATUS_TYPES.get(name, "CUSTOM"),
-    }
+def _status(
+    name: str, start: str, arn: str | None = None, *, with_type: bool = True
+) -> dict[str, Any]:
+    """An AgentStatus object (older records have no Type)."""
+    status = {"ARN": arn or status_arn(name), "Name": name, "StartTimestamp": start}
+    if with_type:
+        status["Type"] = STATUS_TYPES.get(name, "CUSTOM")
+    return status
 
 
 def _next_status(name: str, enqueued: str, arn: str | None = None) -> dict[str, Any]:
@@ -319,6 +319,7 @@ def agent_event(
     first_name: str = "Test",
     last_name: str = "Agent",
     hierarchy: dict | None = None,
+    with_type: bool = True,
 ) -> dict[str, Any]:
     """A hand-built agent event; previous_* default to the current values."""
     start = status_start or at
@@ -336,7 +337,8 @@ def agent_event(
         )
         enqueued = iso_ms(to_ms(next_status_at or at))
         nxt_obj = _next_status(nxt, enqueued) if nxt else None
-        return _snapshot(_status(name, iso_ms(to_ms(begun))), nxt_obj, config, list(items))
+        status = _status(name, iso_ms(to_ms(begun)), with_type=with_type)
+        return _snapshot(status, nxt_obj, config, list(items))
 
     current = snap(status, start, next_status, contacts, profile)
     previous = None
@@ -414,6 +416,7 @@ class _Agent:
     hierarchy: dict[str, Any] | None
     profile: str
     shift_start_ms: int
+    legacy: bool = False
 
 
 def _profile_versions(change_ms: int) -> dict[str, list[tuple[int, _Profile]]]:
@@ -471,6 +474,7 @@ def _roster(agents: int, rng: random.Random) -> list[_Agent]:
                 hierarchy,
                 profiles[index % len(profiles)],
                 start_min * _MINUTE,
+                legacy=index % _LEGACY_EVERY == _LEGACY_EVERY - 2,
             )
         )
     return roster
@@ -501,6 +505,9 @@ _METHODS = {
 }
 _METHOD_TABLES = {channel: _cumulative(pairs) for channel, pairs in _METHODS.items()}
 _MISS_RATE = 0.03
+_REOFFER_RATE = 0.6
+_CCP_V1_LOGOUT_RATE = 0.15
+_LEGACY_EVERY = 4  # every 4th agent publishes older records: AgentStatus without Type
 _HOLD_RATE = 0.25
 _OFF_DAY_RATE = 0.12
 _NO_PREVIOUS_LOGIN_RATE = 0.25
@@ -510,13 +517,15 @@ _TRAINING_RATE = 0.2
 _ARRIVAL_GAP_S = 20
 
 
-def _lifecycle(rng: random.Random, t: int, channel: str, method: str) -> list[tuple[int, str]]:
+def _lifecycle(
+    rng: random.Random, t: int, channel: str, method: str, *, may_miss: bool = True
+) -> list[tuple[int, str]]:
     """The states a contact goes through, ending in CLEARED (leaves the list)."""
     steps = [(t, "INCOMING" if method == "CALLBACK" else "CONNECTING")]
     if method == "CALLBACK":
         t += rng.randint(2 * _SECOND, 10 * _SECOND)
         steps.append((t, "CONNECTING"))
-    if method != "OUTBOUND" and rng.random() < _MISS_RATE:
+    if may_miss and method != "OUTBOUND" and rng.random() < _MISS_RATE:
         t += rng.randint(15 * _SECOND, 25 * _SECOND)
         steps.append((t, "MISSED"))
         steps.append((t + rng.randint(2 * _SECOND, 20 * _SECOND), "CLEARED"))
@@ -558,6 +567,8 @@ class _AgentSim:
     agenda: list[tuple[int, int, str, Any]] = field(default_factory=list)
     seq: int = 0
     queues: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    logged_out_keeping_status_ms: int | None = None
+    ccp_v1_logout: bool | None = None
 
     # -- emission
 
@@ -617,10 +628,14 @@ class _AgentSim:
     def _change_status(self, t: int, name: str) -> list[_Event]:
         """STATE_CHANGE to a new status (clears NextAgentStatus)."""
         out, t = self._advance(t)
-        self.status = _status(name, iso_ms(t), _STATUS_ARNS[name])
+        self.status = self._status(name, t)
         self.next_status = None
         out.append(self._publish(t, "STATE_CHANGE"))
         return out
+
+    def _status(self, name: str, since: int) -> dict[str, Any]:
+        """An AgentStatus of this agent (without Type for a legacy agent)."""
+        return _status(name, iso_ms(since), _STATUS_ARNS[name], with_type=not self.agent.legacy)
 
     # -- agenda
 
@@ -645,6 +660,7 @@ class _AgentSim:
         available = login + rng.randint(3 * _SECOND, 25 * _SECOND)
         yield from self._change_status(available, "Available")
         self.ending, self.agenda, self.pending = False, [], None
+        self.ccp_v1_logout = None
         self._plan(available)
         self._push(available + rng.randint(5 * _SECOND, 90 * _SECOND), "arrive")
         config_at = self.change_ms + rng.randint(0, 5 * _SECOND)
@@ -653,7 +669,7 @@ class _AgentSim:
         while self.agenda:
             t, _, kind, data = heapq.heappop(self.agenda)
             if kind == "logout":
-                yield from self._logout(t)
+                yield from self._logout(t, keeping_status=data == "ccp_v1")
                 return
             yield from self._handle(t, kind, data)
 
@@ -688,6 +704,8 @@ class _AgentSim:
             return self._change_status(t, "Available")
         if kind == "config":
             return self._config(t)
+        if kind == "reoffer":
+            return self._reoffer(t, data)
         raise ValueError(kind)
 
     # -- session
@@ -696,8 +714,11 @@ class _AgentSim:
         """LOGIN (status Offline since the previous shift; Previous sometimes omitted)."""
         rng = self.rng
         if self.status is None:
-            since = t - rng.randint(10 * _HOUR, 16 * _HOUR)
-            self.status = _status("Offline", iso_ms(since), _STATUS_ARNS["Offline"])
+            self.status = self._status("Offline", t - rng.randint(10 * _HOUR, 16 * _HOUR))
+        elif self.logged_out_keeping_status_ms is not None:
+            # logged out with CCPv1 in another status: Connect set Offline at the LOGOUT
+            self.status = self._status("Offline", self.logged_out_keeping_status_ms)
+        self.logged_out_keeping_status_ms = None
         self.heartbeating = False
         t = max(t, self.last_ms + 1)
         self.profile = self._profile_at(t)
@@ -706,13 +727,18 @@ class _AgentSim:
         self.heartbeating = True
         return [event]
 
-    def _logout(self, t: int) -> list[_Event]:
-        """LOGOUT (or a closed browser), then heartbeats for 10-60 minutes."""
+    def _logout(self, t: int, keeping_status: bool = False) -> list[_Event]:
+        """LOGOUT (or a closed browser), then heartbeats for 10-60 minutes.
+
+        keeping_status: a CCPv1 LOGOUT whose snapshot still shows the last status.
+        """
         rng = self.rng
         out: list[_Event] = []
-        if rng.random() >= _NO_LOGOUT_RATE:
+        if keeping_status or rng.random() >= _NO_LOGOUT_RATE:
             out, t = self._advance(t)
             out.append(self._publish(t, "LOGOUT", rng.random() >= _NO_PREVIOUS_LOGOUT_RATE))
+            if keeping_status:
+                self.logged_out_keeping_status_ms = t
         tail_end = t + rng.randint(10 * _MINUTE, 60 * _MINUTE)
         beats, _ = self._advance(tail_end)
         self.heartbeating = False
@@ -748,9 +774,18 @@ class _AgentSim:
         return out
 
     def _end(self, t: int) -> list[_Event]:
-        """End of shift: go Offline as soon as possible."""
+        """End of shift: go Offline as soon as possible (or, with CCPv1, log out Available)."""
         if not self._routable():
             self._push(t + _MINUTE, "end")
+            return []
+        if self.ccp_v1_logout is None:
+            self.ccp_v1_logout = self.rng.random() < _CCP_V1_LOGOUT_RATE
+        if self.ccp_v1_logout:
+            if self.contacts:
+                self._push(t + _MINUTE, "end")
+                return []
+            self.ending = True
+            self._push(t + self.rng.randint(2 * _SECOND, 30 * _SECOND), "logout", "ccp_v1")
             return []
         out = self._request(t, "Offline", 0)
         self.ending = True
@@ -780,17 +815,41 @@ class _AgentSim:
         if not self._routable():
             return []
         assert self.profile is not None
-        profile = self.profile
-        busy = self.contacts[0]["Channel"] if self.contacts else None
-        if busy and len(self.contacts) >= profile.limits[busy]:
-            return []
-        channel = _weighted(rng, profile.channels)
-        if busy and channel != busy:
+        channel = _weighted(rng, self.profile.channels)
+        if not self._has_slot(channel):
             return []
         method = _weighted(rng, _METHOD_TABLES[channel])
         out, t = self._advance(t)
         steps = _lifecycle(rng, t, channel, method)
         item = self._new_contact(t, channel, method, steps[0][1])
+        self.contacts.append(item)
+        out.append(self._publish(t, "STATE_CHANGE"))
+        for when, state in steps[1:]:
+            self._push(when, "step", (item, state))
+        return out
+
+    def _has_slot(self, channel: str) -> bool:
+        """Whether a contact of channel can be routed now (one channel at a time)."""
+        assert self.profile is not None
+        busy = self.contacts[0]["Channel"] if self.contacts else None
+        if busy is None:
+            return channel in self.profile.limits
+        return channel == busy and len(self.contacts) < self.profile.limits[busy]
+
+    def _reoffer(self, t: int, missed: dict[str, Any]) -> list[_Event]:
+        """A contact this agent missed is routed to them again (when free), and answered."""
+        if not self._routable() or not self._has_slot(missed["Channel"]):
+            return []
+        out, t = self._advance(t)
+        steps = _lifecycle(
+            self.rng, t, missed["Channel"], missed["InitiationMethod"], may_miss=False
+        )
+        item = {
+            **missed,
+            "ConnectedToAgentTimestamp": None,
+            "State": steps[0][1],
+            "StateStartTimestamp": iso_ms(t),
+        }
         self.contacts.append(item)
         out.append(self._publish(t, "STATE_CHANGE"))
         for when, state in steps[1:]:
@@ -826,12 +885,18 @@ class _AgentSim:
         if state == "CLEARED":
             self.contacts.remove(item)
         else:
-            item["State"], item["StateStartTimestamp"] = state, iso_ms(t)
+            previous = item["State"]
+            item["State"] = state
+            # StateStartTimestamp is not changed by a hold: it stays the CONNECTED time
+            if state != "CONNECTED_ONHOLD" and previous != "CONNECTED_ONHOLD":
+                item["StateStartTimestamp"] = iso_ms(t)
             if state == "CONNECTED" and item["ConnectedToAgentTimestamp"] is None:
                 item["ConnectedToAgentTimestamp"] = item["StateStartTimestamp"]
         out.append(self._publish(t, "STATE_CHANGE"))
         if state == "CLEARED" and not self.contacts and self.pending is not None:
             self._push(t + self.rng.randint(200, 1500), "apply")
+        if state == "CLEARED" and item["State"] == "MISSED" and self.rng.random() < _REOFFER_RATE:
+            self._push(t + self.rng.randint(5 * _SECOND, 40 * _SECOND), "reoffer", item)
         return out
 
 

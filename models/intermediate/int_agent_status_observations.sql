@@ -4,9 +4,9 @@
 -- create an interval.
 --
 -- Statuses end at LOGOUT: a LOGOUT whose current status is not OFFLINE (CCPv1 keeps the
--- last status) adds an Offline observation at the LOGOUT; a status seen again after a
--- LOGOUT with a start before it restarts at the agent's next LOGIN (or is dropped when
--- seen before that LOGIN, as in the LOGIN's previous snapshot).
+-- last status) adds an Offline observation at the LOGOUT; a status other than OFFLINE
+-- seen again after a LOGOUT with a start before it restarts at the agent's next LOGIN
+-- (or is dropped when seen before that LOGIN, as in the LOGIN's previous snapshot).
 -- A missing AgentStatus.Type is filled: Available is ROUTABLE, Offline OFFLINE, any
 -- other name CUSTOM.
 
@@ -103,7 +103,8 @@ observed as (
         observed_at,
         snapshot,
         case
-            when last_logout_at > reported_started_at then last_login_at
+            when last_logout_at > reported_started_at and status_type <> 'OFFLINE'
+                then last_login_at
             else reported_started_at
         end as status_started_at,
         status_arn,
@@ -113,9 +114,11 @@ observed as (
         username,
         routing_profile_arn
     from with_last_login
-    -- a status that survived a LOGOUT is kept only once the agent logged in again
+    -- a status other than OFFLINE that survived a LOGOUT is kept only once the agent
+    -- logged in again (an OFFLINE status goes on across a LOGOUT)
     where last_logout_at is null
         or last_logout_at <= reported_started_at
+        or status_type = 'OFFLINE'
         or last_login_at > last_logout_at
 ),
 

@@ -41,6 +41,9 @@ MARTS = (
     "dim_routing_profile",
     "dim_queue",
     "agg_agent_status_daily",
+    "fct_agent_sessions",
+    "fct_agent_activity",
+    "agg_agent_activity_15m",
 )
 
 
@@ -584,7 +587,11 @@ def test_daily_seconds_split_at_midnight(built: dict[str, Path]) -> None:
         (date(2026, 11, 2), "Offline", 25200.0),
         (date(2026, 11, 3), "Available", 3720.0 + 30600.0),
         (date(2026, 11, 3), "Break", 1800.0),
-        (date(2026, 11, 3), "Offline", 28680.0),
+        # 00:00 -> 07:58, then the open Offline from 18:00 counts up to midnight
+        (date(2026, 11, 3), "Offline", 28680.0 + 21600.0),
+        # ... and on up to the data horizon, agent 2's logout on day 4 at 09:00
+        (date(2026, 11, 4), "Offline", 86400.0),
+        (date(2026, 11, 5), "Offline", 9 * 3600.0),
     ]
     offline_2 = query(
         built["full"],
@@ -683,7 +690,10 @@ def test_sample_daily_seconds_add_up(sample: dict[str, Path]) -> None:
         """
         select
             (select sum(seconds) from marts.agg_agent_status_daily),
-            (select sum(duration_seconds) from marts.fct_agent_status)
+            -- open intervals count up to the latest event time
+            (select sum(epoch(coalesce(ended_at, (select max(event_timestamp)
+                    from staging.stg_agent_events)) - started_at))
+             from marts.fct_agent_status)
         """,
     )
     daily, intervals = rows[0]

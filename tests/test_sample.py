@@ -44,6 +44,7 @@ TOP_KEYS = {
     "InstanceARN",
     "Version",
 }
+STATUS_FIELDS = {"ARN", "Name", "StartTimestamp"}  # and Type, except in older records
 SNAPSHOT_KEYS = {"AgentStatus", "NextAgentStatus", "Configuration", "Contacts"}
 CONTACT_KEYS = {
     "Channel",
@@ -166,7 +167,7 @@ def check_snapshot(snap: dict[str, Any], agent_id: str) -> None:
     """One snapshot has the published shape."""
     assert set(snap) == SNAPSHOT_KEYS
     status = snap["AgentStatus"]
-    assert {"ARN", "Name", "StartTimestamp"} <= set(status) <= {"ARN", "Name", "StartTimestamp", "Type"}
+    assert {"ARN", "Name", "StartTimestamp"} <= set(status) <= {*STATUS_FIELDS, "Type"}
     assert status.get("Type", STATUS_TYPES[status["Name"]]) == STATUS_TYPES[status["Name"]]
     assert TS.match(status["StartTimestamp"])
     assert "/agent-state/" in status["ARN"]
@@ -221,7 +222,8 @@ def test_heartbeats_only_after_silence(agents: dict[str, list[dict[str, Any]]]) 
     for events in agents.values():
         logged_out = False
         for prior, event in itertools.pairwise(events):
-            logged_out = (logged_out or prior["EventType"] == "LOGOUT") and event["EventType"] != "LOGIN"
+            after_logout = logged_out or prior["EventType"] == "LOGOUT"
+            logged_out = after_logout and event["EventType"] != "LOGIN"
             gap = ms(event["EventTimestamp"]) - ms(prior["EventTimestamp"])
             assert gap > 0
             if event["EventType"] == "HEART_BEAT":

@@ -3,7 +3,6 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='interval_date',
-        on_schema_change='append_new_columns',
     )
 }}
 
@@ -173,7 +172,7 @@ joined as (
 
 final as (
     select
-        md5(agent_arn || '|' || epoch_us(interval_start)::varchar) as agent_interval_id,
+        {{ surrogate_key(['agent_arn', 'epoch_us(interval_start)']) }} as agent_interval_id,
         agent_arn,
         interval_start,
         interval_start + interval 15 minute as interval_end,

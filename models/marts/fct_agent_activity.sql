@@ -3,7 +3,6 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='session_id',
-        on_schema_change='append_new_columns',
     )
 }}
 
@@ -24,20 +23,11 @@
 
 with
 
-{% if is_incremental() %}
-look_back as (
-    select
-        coalesce(max(started_at), '-infinity'::timestamptz)
-            - to_days({{ var('lookback_days') }}) as window_start
-    from {{ this }}
-),
-{% endif %}
-
 sessions as (
     select session_id, agent_arn, login_at, logout_at
     from {{ ref('fct_agent_sessions') }}
     {% if is_incremental() %}
-    where logout_at is null or logout_at >= (select window_start from look_back)
+    where logout_at is null or logout_at >= {{ lookback_window_start('started_at') }}
     {% endif %}
 ),
 
@@ -205,7 +195,7 @@ segments as (
 
 final as (
     select
-        md5(session_id || '|' || epoch_us(started_at)::varchar) as segment_id,
+        {{ surrogate_key(['session_id', 'epoch_us(started_at)']) }} as segment_id,
         session_id,
         agent_arn,
         segment_number,

@@ -3,7 +3,6 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['agent_arn', 'contact_id'],
-        on_schema_change='append_new_columns',
     )
 }}
 
@@ -68,10 +67,8 @@ offers as (
             filter (where initiation_method is not null) as initiation_method,
         arg_max(queue_arn, listing_position) filter (where queue_arn is not null) as queue_arn,
         min(queued_at) as queued_at,
-        coalesce(
-            min(state_started_at) filter (where contact_state in ('INCOMING', 'PENDING', 'CONNECTING')),
-            min(observed_at)
-        ) as offered_at,
+        min(state_started_at) filter (where contact_state in ('INCOMING', 'PENDING', 'CONNECTING'))
+            as offered_at,
         coalesce(
             min(connected_to_agent_at),
             min(state_started_at) filter (where contact_state = 'CONNECTED')
@@ -199,7 +196,7 @@ agent_versions as (
 
 final as (
     select
-        md5(measured.agent_arn || '|' || measured.contact_id || '|' || measured.offer_number::varchar)
+        {{ surrogate_key(['measured.agent_arn', 'measured.contact_id', 'measured.offer_number']) }}
             as contact_key,
         measured.agent_arn,
         agent_versions.agent_key,
@@ -232,15 +229,10 @@ final as (
     from measured
     -- the agent version in force when the contact was offered (or first seen)
     left join agent_versions
-        on measured.agent_arn = agent_versions.agent_arn
-        and (
-            agent_versions.valid_from <= coalesce(measured.offered_at, measured.first_seen_at)
-            or agent_versions.version_number = 1
-        )
-        and (
-            agent_versions.valid_to is null
-            or coalesce(measured.offered_at, measured.first_seen_at) < agent_versions.valid_to
-        )
+        on {{ version_in_force(
+            'agent_versions', 'agent_arn', 'measured.agent_arn',
+            'coalesce(measured.offered_at, measured.first_seen_at)'
+        ) }}
 )
 
 select * from final

@@ -142,7 +142,7 @@ online_time as (
 
 final as (
     select
-        md5(sessions.agent_arn || '|' || epoch_us(sessions.login_at)::varchar) as session_id,
+        {{ surrogate_key(['sessions.agent_arn', 'epoch_us(sessions.login_at)']) }} as session_id,
         sessions.agent_arn,
         sessions.login_at,
         sessions.logout_at,

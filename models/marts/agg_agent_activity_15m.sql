@@ -81,13 +81,12 @@ segment_intervals as (
     where ended_at > started_at
 ),
 
+-- microseconds as integers: exact sums, whatever the order rows are added in
 pieces as (
     select
         *,
-        (
-            epoch_us(least(ended_at, interval_start + interval 15 minute))
-            - epoch_us(greatest(started_at, interval_start))
-        ) / 1e6 as seconds
+        epoch_us(least(ended_at, interval_start + interval 15 minute))
+            - epoch_us(greatest(started_at, interval_start)) as micros
     from segment_intervals
 ),
 
@@ -95,15 +94,15 @@ activity as (
     select
         agent_arn,
         interval_start,
-        coalesce(sum(seconds) filter (where is_online), 0) as online_seconds,
-        coalesce(sum(seconds) filter (where is_idle), 0) as idle_seconds,
-        coalesce(sum(seconds) filter (where is_on_contact), 0) as on_contact_seconds,
-        coalesce(sum(seconds) filter (where is_incoming), 0) as incoming_seconds,
-        coalesce(sum(seconds) filter (where is_after_contact_work), 0)
+        coalesce(sum(micros) filter (where is_online), 0) / 1e6 as online_seconds,
+        coalesce(sum(micros) filter (where is_idle), 0) / 1e6 as idle_seconds,
+        coalesce(sum(micros) filter (where is_on_contact), 0) / 1e6 as on_contact_seconds,
+        coalesce(sum(micros) filter (where is_incoming), 0) / 1e6 as incoming_seconds,
+        coalesce(sum(micros) filter (where is_after_contact_work), 0) / 1e6
             as after_contact_work_seconds,
-        coalesce(sum(seconds) filter (where is_error), 0) as error_seconds,
-        coalesce(sum(seconds) filter (where is_npt), 0) as npt_seconds,
-        sum(seconds) as logged_in_seconds
+        coalesce(sum(micros) filter (where is_error), 0) / 1e6 as error_seconds,
+        coalesce(sum(micros) filter (where is_npt), 0) / 1e6 as npt_seconds,
+        sum(micros) / 1e6 as logged_in_seconds
     from pieces
     group by agent_arn, interval_start
 ),
@@ -113,11 +112,11 @@ contacts as (
         agent_arn,
         time_bucket(interval 15 minute, coalesce(ended_at, cleared_at)) as interval_start,
         count(*) as contacts_handled,
-        sum(handle_seconds) as handle_seconds,
-        sum(contact_handle_seconds) as contact_handle_seconds,
-        sum(hold_seconds) as hold_seconds,
-        sum(interaction_seconds) as interaction_seconds,
-        sum(after_contact_work_seconds) as contact_after_contact_work_seconds
+        sum((handle_seconds * 1e6)::bigint) / 1e6 as handle_seconds,
+        sum((contact_handle_seconds * 1e6)::bigint) / 1e6 as contact_handle_seconds,
+        sum((hold_seconds * 1e6)::bigint) / 1e6 as hold_seconds,
+        sum((interaction_seconds * 1e6)::bigint) / 1e6 as interaction_seconds,
+        sum((after_contact_work_seconds * 1e6)::bigint) / 1e6 as contact_after_contact_work_seconds
     from {{ ref('fct_agent_contacts') }}
     where is_handled and coalesce(ended_at, cleared_at) is not null
     {% if is_incremental() %}

@@ -17,15 +17,18 @@ events as (
 ),
 
 status_events as (
-    select * from events where event_type <> 'HEART_BEAT'
+    select * from events
+    where event_type <> 'HEART_BEAT'
 ),
 
 logins as (
-    select agent_arn, event_timestamp as login_at from events where event_type = 'LOGIN'
+    select agent_arn, event_timestamp as login_at from events
+    where event_type = 'LOGIN'
 ),
 
 logouts as (
-    select agent_arn, event_timestamp as logout_at from events where event_type = 'LOGOUT'
+    select agent_arn, event_timestamp as logout_at from events
+    where event_type = 'LOGOUT'
 ),
 
 current_snapshots as (
@@ -67,15 +70,17 @@ previous_snapshots as (
     where has_previous_snapshot and previous_status_started_at is not null
 ),
 
+both_snapshots as (
+    select * from current_snapshots
+    union all
+    select * from previous_snapshots
+),
+
 snapshots as (
     select
         *,
         {{ resolved_status_type('reported_status_type', 'status_name') }} as status_type
-    from (
-        select * from current_snapshots
-        union all
-        select * from previous_snapshots
-    )
+    from both_snapshots
 ),
 
 with_last_logout as (
@@ -150,7 +155,13 @@ logouts_keeping_a_status as (
     where status_events.event_type = 'LOGOUT'
         and {{ resolved_status_type('status_events.current_status_type',
                                     'status_events.current_status_name') }}
-            is distinct from 'OFFLINE'
+        is distinct from 'OFFLINE'
+),
+
+all_observations as (
+    select * from observed
+    union all
+    select * from logouts_keeping_a_status
 ),
 
 final as (
@@ -159,11 +170,7 @@ final as (
         coalesce(status_arn, status_name) as status_key,
         -- the order of the observations of one event: previous, current, logout
         case snapshot when 'previous' then 0 when 'current' then 1 else 2 end as snapshot_order
-    from (
-        select * from observed
-        union all
-        select * from logouts_keeping_a_status
-    )
+    from all_observations
 )
 
 select * from final

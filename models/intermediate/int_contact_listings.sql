@@ -46,24 +46,24 @@ current_listings as (
 deduplicated as (
     select placed.*
     from placed
-    left join current_listings as prior
+    left join current_listings as prior_current
         on placed.snapshot = 'previous'
-        and placed.agent_arn = prior.agent_arn
-        and placed.contact_id = prior.contact_id
-        and prior.event_number = placed.event_number - 1
-        and prior.contact_state = placed.contact_state
-    where prior.contact_id is null
+        and placed.agent_arn = prior_current.agent_arn
+        and placed.contact_id = prior_current.contact_id
+        and prior_current.event_number = placed.event_number - 1
+        and placed.contact_state = prior_current.contact_state
+    where prior_current.contact_id is null
 ),
 
 flagged as (
     select
         *,
         lag(listing_position) over contact_order is null
-            or lag(listing_position) over contact_order < listing_position - 1
-            or (
-                lag(contact_state) over contact_order in ('MISSED', 'REJECTED', 'ERROR', 'ENDED')
-                and contact_state in ('INCOMING', 'PENDING', 'CONNECTING')
-            ) as is_new_offer
+        or lag(listing_position) over contact_order < listing_position - 1
+        or (
+            lag(contact_state) over contact_order in ('MISSED', 'REJECTED', 'ERROR', 'ENDED')
+            and contact_state in ('INCOMING', 'PENDING', 'CONNECTING')
+        ) as is_new_offer
     from deduplicated
     window contact_order as (
         partition by agent_arn, contact_id order by listing_position, contact_state

@@ -27,21 +27,23 @@ horizon as (
 
 {% if is_incremental() %}
 stored_window as (
-    select timezone({{ tz }}, (max(interval_date) - {{ var('lookback_days') }})::timestamp)
-        as window_start
+    select
+        timezone({{ tz }}, (max(interval_date) - {{ var('lookback_days') }})::timestamp)
+            as window_start
     from {{ this }}
 ),
 
 first_rebuilt_day as (
-    select coalesce(
-        least(
-            min(timezone({{ tz }}, started_at)::date),
-            (select timezone({{ tz }}, window_start)::date from stored_window)
-        ),
-        '-infinity'::date
-    ) as interval_date
+    select
+        coalesce(
+            least(
+                min(timezone({{ tz }}, started_at)::date),
+                (select timezone({{ tz }}, stored_window.window_start)::date from stored_window)
+            ),
+            '-infinity'::date
+        ) as interval_date
     from {{ ref('fct_agent_activity') }}
-    where ended_at is null or ended_at >= (select window_start from stored_window)
+    where ended_at is null or ended_at >= (select stored_window.window_start from stored_window)
 ),
 
 rebuild_from as (
@@ -54,7 +56,7 @@ segments as (
     select
         agent_arn,
         started_at,
-        coalesce(ended_at, greatest(started_at, (select data_horizon_at from horizon)))
+        coalesce(ended_at, greatest(started_at, (select horizon.data_horizon_at from horizon)))
             as ended_at,
         is_online,
         is_idle,
@@ -65,7 +67,7 @@ segments as (
         is_npt
     from {{ ref('fct_agent_activity') }}
     {% if is_incremental() %}
-    where ended_at is null or ended_at > (select rebuilt_from from rebuild_from)
+    where ended_at is null or ended_at > (select rebuild_from.rebuilt_from from rebuild_from)
     {% endif %}
 ),
 
@@ -74,7 +76,9 @@ segment_intervals as (
         *,
         unnest(generate_series(
             time_bucket(interval 15 minute, started_at),
-            time_bucket(interval 15 minute, greatest(started_at, ended_at - interval 1 microsecond)),
+            time_bucket(
+                interval 15 minute, greatest(started_at, ended_at - interval 1 microsecond)
+            ),
             interval 15 minute
         )) as interval_start
     from segments
@@ -86,7 +90,7 @@ pieces as (
     select
         *,
         epoch_us(least(ended_at, interval_start + interval 15 minute))
-            - epoch_us(greatest(started_at, interval_start)) as micros
+        - epoch_us(greatest(started_at, interval_start)) as micros
     from segment_intervals
 ),
 
@@ -116,13 +120,14 @@ contacts as (
         sum((contact_handle_seconds * 1e6)::bigint) / 1e6 as contact_handle_seconds,
         sum((hold_seconds * 1e6)::bigint) / 1e6 as hold_seconds,
         sum((interaction_seconds * 1e6)::bigint) / 1e6 as interaction_seconds,
-        sum((after_contact_work_seconds * 1e6)::bigint) / 1e6 as contact_after_contact_work_seconds
+        sum((after_contact_work_seconds * 1e6)::bigint) / 1e6
+            as contact_after_contact_work_seconds
     from {{ ref('fct_agent_contacts') }}
     where is_handled and coalesce(ended_at, cleared_at) is not null
-    {% if is_incremental() %}
-        and coalesce(ended_at, cleared_at) >= (select rebuilt_from from rebuild_from)
-    {% endif %}
-    group by 1, 2
+        {% if is_incremental() %}
+        and coalesce(ended_at, cleared_at) >= (select rebuild_from.rebuilt_from from rebuild_from)
+        {% endif %}
+    group by agent_arn, time_bucket(interval 15 minute, coalesce(ended_at, cleared_at))
 ),
 
 non_responses as (
@@ -132,10 +137,10 @@ non_responses as (
         count(*) as contacts_missed
     from {{ ref('fct_agent_contacts') }}
     where is_non_response
-    {% if is_incremental() %}
-        and non_response_at >= (select rebuilt_from from rebuild_from)
-    {% endif %}
-    group by 1, 2
+        {% if is_incremental() %}
+        and non_response_at >= (select rebuild_from.rebuilt_from from rebuild_from)
+        {% endif %}
+    group by agent_arn, time_bucket(interval 15 minute, non_response_at)
 ),
 
 joined as (
@@ -166,7 +171,7 @@ joined as (
     full outer join non_responses
         on coalesce(activity.agent_arn, contacts.agent_arn) = non_responses.agent_arn
         and coalesce(activity.interval_start, contacts.interval_start)
-            = non_responses.interval_start
+        = non_responses.interval_start
 ),
 
 final as (
@@ -194,12 +199,12 @@ final as (
         -- Connect's occupancy: on contact / (on contact + agent idle time), where agent idle
         -- time includes the time contacts were in error
         case when on_contact_seconds + idle_seconds + error_seconds > 0
-            then on_contact_seconds / (on_contact_seconds + idle_seconds + error_seconds)
+                then on_contact_seconds / (on_contact_seconds + idle_seconds + error_seconds)
         end as occupancy
     from joined
     {% if is_incremental() %}
     where timezone({{ tz }}, interval_start)::date
-        >= (select interval_date from first_rebuilt_day)
+        >= (select first_rebuilt_day.interval_date from first_rebuilt_day)
     {% endif %}
 )
 

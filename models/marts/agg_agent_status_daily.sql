@@ -60,12 +60,12 @@ intervals as (
         status_name,
         status_type,
         started_at,
-        coalesce(ended_at, greatest(started_at, (select data_horizon_at from horizon)))
+        coalesce(ended_at, greatest(started_at, (select horizon.data_horizon_at from horizon)))
             as ended_at
     from {{ ref('fct_agent_status') }}
     {% if is_incremental() %}
     where ended_at is null
-        or ended_at > timezone({{ tz }}, (select activity_date from first_rebuilt_day)::timestamp)
+        or ended_at > (select rebuilt_days.first_day_start from rebuilt_days)
     {% endif %}
 ),
 
@@ -106,9 +106,9 @@ final as (
         count(*) as interval_segments
     from day_segments
     where segment_end > segment_start
-    {% if is_incremental() %}
-        and activity_date >= (select activity_date from first_rebuilt_day)
-    {% endif %}
+        {% if is_incremental() %}
+        and activity_date >= (select rebuilt_days.first_day from rebuilt_days)
+        {% endif %}
     group by agent_arn, activity_date, status_key
 )
 

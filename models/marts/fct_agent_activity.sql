@@ -50,25 +50,43 @@ snapshot_states as (
 ),
 
 -- where something may change inside a session: its login, status starts, events
+status_starts_in_sessions as (
+    select
+        sessions.session_id,
+        sessions.agent_arn,
+        status_intervals.started_at as piece_start,
+        sessions.login_at,
+        sessions.logout_at
+    from sessions
+    inner join status_intervals
+        on sessions.agent_arn = status_intervals.agent_arn
+        and sessions.login_at < status_intervals.started_at
+        and (sessions.logout_at is null or sessions.logout_at > status_intervals.started_at)
+),
+
+events_in_sessions as (
+    select
+        sessions.session_id,
+        sessions.agent_arn,
+        snapshot_states.event_timestamp as piece_start,
+        sessions.login_at,
+        sessions.logout_at
+    from sessions
+    inner join snapshot_states
+        on sessions.agent_arn = snapshot_states.agent_arn
+        and sessions.login_at < snapshot_states.event_timestamp
+        and (sessions.logout_at is null or sessions.logout_at > snapshot_states.event_timestamp)
+),
+
 boundaries as (
     select session_id, agent_arn, login_at as piece_start, login_at, logout_at
     from sessions
     union
-    select sessions.session_id, sessions.agent_arn, status_intervals.started_at,
-        sessions.login_at, sessions.logout_at
-    from sessions
-    inner join status_intervals
-        on sessions.agent_arn = status_intervals.agent_arn
-        and status_intervals.started_at > sessions.login_at
-        and (sessions.logout_at is null or status_intervals.started_at < sessions.logout_at)
+    select session_id, agent_arn, piece_start, login_at, logout_at
+    from status_starts_in_sessions
     union
-    select sessions.session_id, sessions.agent_arn, snapshot_states.event_timestamp,
-        sessions.login_at, sessions.logout_at
-    from sessions
-    inner join snapshot_states
-        on sessions.agent_arn = snapshot_states.agent_arn
-        and snapshot_states.event_timestamp > sessions.login_at
-        and (sessions.logout_at is null or snapshot_states.event_timestamp < sessions.logout_at)
+    select session_id, agent_arn, piece_start, login_at, logout_at
+    from events_in_sessions
 ),
 
 pieces as (
@@ -101,8 +119,10 @@ pieces_with_status as (
 pieces_with_snapshot as (
     select
         pieces_with_status.*,
-        case when snapshot_states.event_timestamp >= pieces_with_status.login_at
-            then snapshot_states.event_id end as snapshot_event_id
+        case
+            when pieces_with_status.login_at <= snapshot_states.event_timestamp
+                then snapshot_states.event_id
+        end as snapshot_event_id
     from pieces_with_status
     asof left join snapshot_states
         on pieces_with_status.agent_arn = snapshot_states.agent_arn
@@ -145,6 +165,35 @@ classified as (
         on pieces.snapshot_event_id = states.event_id
 ),
 
+-- what makes a segment: the same status interval, activity, profile and slots
+signed as (
+    select
+        *,
+        md5(to_json({
+            status_interval_id: status_interval_id,
+            activity: activity,
+            routing_profile_arn: routing_profile_arn,
+            contacts: contacts,
+            voice_active_slots: voice_active_slots,
+            voice_max_slots: voice_max_slots,
+            chat_active_slots: chat_active_slots,
+            chat_max_slots: chat_max_slots,
+            task_active_slots: task_active_slots,
+            task_max_slots: task_max_slots
+        })::varchar) as signature
+    from classified
+),
+
+changes as (
+    select
+        *,
+        coalesce(
+            signature <> lag(signature) over (partition by session_id order by piece_start),
+            true
+        ) as is_change
+    from signed
+),
+
 islands as (
     select
         *,
@@ -152,20 +201,7 @@ islands as (
             partition by session_id order by piece_start
             rows between unbounded preceding and current row
         ) as segment_number
-    from (
-        select
-            *,
-            row(
-                status_interval_id, activity, routing_profile_arn, contacts,
-                voice_active_slots, voice_max_slots, chat_active_slots, chat_max_slots,
-                task_active_slots, task_max_slots
-            ) is distinct from lag(row(
-                status_interval_id, activity, routing_profile_arn, contacts,
-                voice_active_slots, voice_max_slots, chat_active_slots, chat_max_slots,
-                task_active_slots, task_max_slots
-            )) over (partition by session_id order by piece_start) as is_change
-        from classified
-    )
+    from changes
 ),
 
 segments as (
@@ -208,7 +244,7 @@ final as (
         status_key,
         status_type,
         status_interval_id,
-        status_type is distinct from 'OFFLINE' as is_online,
+        coalesce(status_type, '') <> 'OFFLINE' as is_online,
         status_type = 'ROUTABLE' and activity = 'Available' as is_idle,
         status_type = 'ROUTABLE' and activity in ('On contact', 'After contact work')
             as is_on_contact,

@@ -51,7 +51,7 @@ agent_events as (
         ) as event_number
     from {{ ref('stg_agent_events') }}
     {% if is_incremental() %}
-    where agent_arn in (select agent_arn from touched_contacts)
+    where agent_arn in (select touched_contacts.agent_arn from touched_contacts)
     {% endif %}
 ),
 
@@ -61,10 +61,10 @@ offers as (
         contact_id,
         offer_number,
         arg_max(initial_contact_id, listing_position)
-            filter (where initial_contact_id is not null) as initial_contact_id,
+        filter (where initial_contact_id is not null) as initial_contact_id,
         arg_max(channel, listing_position) filter (where channel is not null) as channel,
         arg_max(initiation_method, listing_position)
-            filter (where initiation_method is not null) as initiation_method,
+        filter (where initiation_method is not null) as initiation_method,
         arg_max(queue_arn, listing_position) filter (where queue_arn is not null) as queue_arn,
         min(queued_at) as queued_at,
         min(state_started_at) filter (where contact_state in ('INCOMING', 'PENDING', 'CONNECTING'))
@@ -124,7 +124,7 @@ holds as (
         contact_id,
         offer_number,
         sum(epoch_us(next_observed_at) - epoch_us(observed_at))
-            filter (where contact_state = 'CONNECTED_ONHOLD') / 1e6 as hold_seconds,
+        filter (where contact_state = 'CONNECTED_ONHOLD') / 1e6 as hold_seconds,
         count(*) filter (where contact_state = 'CONNECTED_ONHOLD') as on_hold_listings
     from current_listings
     group by agent_arn, contact_id, offer_number
@@ -149,8 +149,8 @@ custom_overlap as (
     from cleared
     inner join custom_statuses
         on cleared.agent_arn = custom_statuses.agent_arn
-        and custom_statuses.ended_at > cleared.connected_at
-        and custom_statuses.started_at < cleared.cleared_at
+        and cleared.connected_at < custom_statuses.ended_at
+        and cleared.cleared_at > custom_statuses.started_at
     group by cleared.agent_arn, cleared.contact_id, cleared.offer_number
 ),
 
@@ -158,9 +158,11 @@ durations as (
     select
         cleared.*,
         case when cleared.connected_at is not null
-            then coalesce(cleared.ended_at, cleared.cleared_at) end as conversation_ended_at,
+                then coalesce(cleared.ended_at, cleared.cleared_at)
+        end as conversation_ended_at,
         case when cleared.connected_at is null
-            then coalesce(cleared.not_answered_at, cleared.cleared_at) end as non_response_at,
+                then coalesce(cleared.not_answered_at, cleared.cleared_at)
+        end as non_response_at,
         coalesce(holds.hold_seconds, 0) as hold_seconds,
         coalesce(custom_overlap.custom_status_seconds, 0) as custom_status_seconds
     from cleared
@@ -181,10 +183,10 @@ measured as (
             as ring_seconds,
         (epoch_us(conversation_ended_at) - epoch_us(connected_at)) / 1e6 as talk_seconds,
         case when connected_at is not null
-            then (epoch_us(cleared_at) - epoch_us(conversation_ended_at)) / 1e6
+                then (epoch_us(cleared_at) - epoch_us(conversation_ended_at)) / 1e6
         end as after_contact_work_seconds,
         case when connected_at is not null
-            then (epoch_us(cleared_at) - epoch_us(connected_at)) / 1e6
+                then (epoch_us(cleared_at) - epoch_us(connected_at)) / 1e6
         end as contact_handle_seconds
     from durations
 ),

@@ -27,16 +27,18 @@ online_status_starts as (
     where status_type is distinct from 'OFFLINE'
 ),
 
+all_markers as (
+    select * from session_events
+    union all
+    select * from online_status_starts
+),
+
 markers as (
     select
         *,
         -- at one instant: a LOGIN first, then a status start, then a LOGOUT
         case marker_type when 'LOGIN' then 0 when 'ONLINE' then 1 else 2 end as marker_order
-    from (
-        select * from session_events
-        union all
-        select * from online_status_starts
-    )
+    from all_markers
 ),
 
 grouped_markers as (
@@ -134,9 +136,9 @@ online_time as (
     cross join horizon
     inner join online_intervals
         on sessions.agent_arn = online_intervals.agent_arn
-        and online_intervals.ended_at > sessions.login_at
+        and sessions.login_at < online_intervals.ended_at
         and online_intervals.started_at
-            < coalesce(sessions.logout_at, greatest(sessions.login_at, horizon.data_horizon_at))
+        < coalesce(sessions.logout_at, greatest(sessions.login_at, horizon.data_horizon_at))
     group by sessions.agent_arn, sessions.login_at
 ),
 

@@ -56,6 +56,27 @@ class IngestSummary:
     rejections: list[Rejection] = field(default_factory=list)
     seconds: float = 0.0
 
+    def count(self, prepared: list[PreparedBatch], rejections: list[Rejection]) -> None:
+        """Add what one commit of parsed batches loaded, skipped and rejected."""
+        for p in prepared:
+            for r in p.objects:
+                if r.changed_since is not None:
+                    self.changed_objects.append(r.info.key)
+                elif r.unchanged:
+                    self.skipped += 1
+                elif r.retry:
+                    self.unfetched += 1
+                else:
+                    self.new += 1
+                    self.bytes_read += r.manifest.size_bytes
+                    self.rejected_objects += r.rejection is not None
+            self.records += p.records
+            self.recovered += p.recovered
+            self.unreadable_timestamps += p.frames.unreadable_timestamps
+            self.rejected_records += len(p.rejections)
+            self.new_fields.update(p.new_fields)
+        self.rejections += rejections
+
     @property
     def ok(self) -> bool:
         """Whether everything listed was loaded whole: nothing rejected, every timestamp read."""
@@ -299,8 +320,8 @@ def _load(
     batch = [r for p in prepared for r in p.objects]
     if not batch:
         return
-    parsed_rejections = [r for p in prepared for r in p.rejections]
-    rejections = parsed_rejections + [r.rejection for r in batch if r.rejection is not None]
+    rejections = [r for p in prepared for r in p.rejections]
+    rejections += [r.rejection for r in batch if r.rejection is not None]
     rejections += [_changed_rejection(r) for r in batch if r.changed_since is not None]
     loaded = sum((p.loaded for p in prepared), Counter[str]())
     rejected = Counter(r.source_object for r in rejections)
@@ -312,24 +333,7 @@ def _load(
         if r.changed_since is None and not r.retry
     ]
     load(con, [p.frames for p in prepared], rejections, manifest, datetime.now(UTC))
-    for r in batch:
-        if r.changed_since is not None:
-            summary.changed_objects.append(r.info.key)
-        elif r.unchanged:
-            summary.skipped += 1
-        elif r.retry:
-            summary.unfetched += 1
-        else:
-            summary.new += 1
-            summary.bytes_read += r.manifest.size_bytes
-            summary.rejected_objects += r.rejection is not None
-    summary.records += loaded.total()
-    summary.recovered += sum(p.recovered for p in prepared)
-    summary.unreadable_timestamps += sum(p.frames.unreadable_timestamps for p in prepared)
-    summary.rejected_records += len(parsed_rejections)
-    for p in prepared:
-        summary.new_fields.update(p.new_fields)
-    summary.rejections += rejections
+    summary.count(prepared, rejections)
 
 
 def _changed_rejection(result: ObjectResult) -> Rejection:

@@ -87,6 +87,8 @@ def _refresh_report(settings: Settings, result: NightlyResult) -> None:
         result.report = refresh_report(settings.warehouse, result.started_at)
     except (InvalidSetting, WarehouseNotReady, duckdb.Error, OSError) as exc:
         result.report_error = str(exc)
+    except Exception as exc:  # the night is published: a report's defect must not hide that
+        result.report_error = f"{type(exc).__name__}: {exc}"
 
 
 def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:

@@ -204,3 +204,18 @@ def test_the_reporting_time_zone_comes_from_the_environment(monkeypatch) -> None
     monkeypatch.setenv("REPORTING_TIMEZONE", "Europe/Nowhere")
     with pytest.raises(InvalidSetting, match="Europe/Nowhere"):
         reporting_timezone()
+
+
+@pytest.mark.e2e
+def test_a_report_that_cannot_be_written_leaves_the_night_published_and_exits_1(
+    tmp_path: Path,
+) -> None:
+    archive, warehouse = tmp_path / "archive", tmp_path / "wh" / "connect.duckdb"
+    generate_archive(archive, agents=1, days=1, start=date(2026, 11, 9), seed=5)
+    warehouse.parent.mkdir()
+    (warehouse.parent / "report").write_text("a file where the report's folder goes")
+    result = cli("run", "--source", archive, "--warehouse", warehouse)
+    assert result.returncode == 1
+    assert "dbt build: every model built and every test passed" in result.stderr
+    assert re.search(r"report: not refreshed: .*File exists", result.stderr), result.stderr
+    assert query(warehouse, "select published, exit_status from raw.runs") == [(True, 0)]

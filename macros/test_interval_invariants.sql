@@ -21,25 +21,31 @@ where ended_at is distinct from next_started_at
 
 
 {#- Generic test on agg_agent_status_daily: per agent and status, the daily seconds add up
-    to the seconds of the closed intervals in `intervals`. -#}
-{% test daily_seconds_add_up(model, intervals) %}
+    to the seconds of the intervals in `intervals`, an open one counted up to the data
+    horizon of `horizon`. -#}
+{% test daily_seconds_add_up(model, intervals, horizon) %}
 
 with daily as (
-    select agent_arn, status_name, sum(seconds) as daily_seconds
+    select agent_arn, status_key, sum(seconds) as daily_seconds
     from {{ model }}
-    group by agent_arn, status_name
+    group by agent_arn, status_key
 ),
 
-closed as (
-    select agent_arn, status_name, sum(duration_seconds) as interval_seconds
+intervals as (
+    select
+        agent_arn,
+        status_key,
+        sum(
+            epoch_us(coalesce(ended_at, greatest(started_at, (select max(data_horizon_at) from {{ horizon }}))))
+            - epoch_us(started_at)
+        ) / 1e6 as interval_seconds
     from {{ intervals }}
-    where ended_at is not null
-    group by agent_arn, status_name
+    group by agent_arn, status_key
 )
 
 select *
-from closed
-full outer join daily using (agent_arn, status_name)
+from intervals
+full outer join daily using (agent_arn, status_key)
 where abs(coalesce(interval_seconds, 0) - coalesce(daily_seconds, 0)) > 0.01
 
 {% endtest %}

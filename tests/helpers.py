@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -113,6 +114,54 @@ def counts(warehouse: Path) -> dict[str, int]:
         "rejected_records",
     ]
     return {t: query(warehouse, f"select count(*) from raw.{t}")[0][0] for t in tables}
+
+
+MARTS = (  # every mart, in the comparisons of night-by-night and full-refresh builds
+    "fct_agent_status",
+    "fct_agent_contacts",
+    "dim_agent",
+    "dim_routing_profile",
+    "dim_queue",
+    "agg_agent_status_daily",
+    "fct_agent_sessions",
+    "fct_agent_activity",
+    "agg_agent_activity_15m",
+)
+
+
+def deliver(objects: list[Path], archive: Path, into: Path) -> None:
+    """Copy objects of an archive into a source folder (what Firehose delivered so far)."""
+    for path in objects:
+        target = into / path.relative_to(archive)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+def assert_same_marts(a: Path, b: Path) -> None:
+    """Both warehouses hold exactly the same rows in every mart and in stg_agent_events."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{a}' as a (read_only)")
+        con.execute(f"attach '{b}' as b (read_only)")
+        tables = [f"marts.{m}" for m in MARTS]
+        tables.append("staging.stg_agent_events")
+        for table in tables:
+            schema, name = table.split(".")
+            columns = [
+                row[0]
+                for row in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'a'"
+                    " and table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, name],
+                ).fetchall()
+                if row[0] not in {"source_object", "byte_offset", "ingested_at", "last_ingested_at"}
+            ]
+            assert columns, table
+            cols = ", ".join(f'"{c}"' for c in columns)
+            for left, right in (("a", "b"), ("b", "a")):
+                diff = con.execute(
+                    f"select {cols} from {left}.{table} except all select {cols} from {right}.{table}"
+                ).fetchall()
+                assert diff == [], f"{table}: rows in {left} only: {diff[:5]}"
 
 
 def segments_of_day(warehouse: Path, start: datetime, end: datetime) -> dict[str, int]:

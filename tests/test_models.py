@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
-from helpers import dbt_build, ingest_cli, query, t
+from helpers import assert_same_marts, dbt_build, deliver, ingest_cli, query, t
 
 from ingest.sample import (
     agent_event,
@@ -31,52 +30,8 @@ from ingest.sample import (
 
 pytestmark = pytest.mark.e2e
 
-MARTS = (
-    "fct_agent_status",
-    "fct_agent_contacts",
-    "dim_agent",
-    "dim_routing_profile",
-    "dim_queue",
-    "agg_agent_status_daily",
-)
-
 
 # ------------------------------------------------------------------------ running the tools
-
-
-def deliver(objects: list[Path], archive: Path, into: Path) -> None:
-    """Copy objects of an archive into a source folder (what Firehose delivered so far)."""
-    for path in objects:
-        target = into / path.relative_to(archive)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-
-
-def assert_same_marts(a: Path, b: Path) -> None:
-    """Both warehouses hold exactly the same rows in every mart and in stg_agent_events."""
-    with duckdb.connect() as con:
-        con.execute(f"attach '{a}' as a (read_only)")
-        con.execute(f"attach '{b}' as b (read_only)")
-        tables = [f"marts.{m}" for m in MARTS]
-        tables.append("staging.stg_agent_events")
-        for table in tables:
-            schema, name = table.split(".")
-            columns = [
-                row[0]
-                for row in con.execute(
-                    "select column_name from information_schema.columns where table_catalog = 'a'"
-                    " and table_schema = ? and table_name = ? order by ordinal_position",
-                    [schema, name],
-                ).fetchall()
-                if row[0] not in {"source_object", "byte_offset", "ingested_at", "last_ingested_at"}
-            ]
-            assert columns, table
-            cols = ", ".join(f'"{c}"' for c in columns)
-            for left, right in (("a", "b"), ("b", "a")):
-                diff = con.execute(
-                    f"select {cols} from {left}.{table} except all select {cols} from {right}.{table}"
-                ).fetchall()
-                assert diff == [], f"{table}: rows in {left} only: {diff[:5]}"
 
 
 # ------------------------------------------------------------------------ the hand-built story
@@ -530,7 +485,11 @@ def test_daily_seconds_split_at_midnight(built: dict[str, Path]) -> None:
         (date(2026, 11, 2), "Offline", 25200.0),
         (date(2026, 11, 3), "Available", 3720.0 + 30600.0),
         (date(2026, 11, 3), "Break", 1800.0),
-        (date(2026, 11, 3), "Offline", 28680.0),
+        # 00:00 -> 07:58, then the open Offline from 18:00 counts up to midnight
+        (date(2026, 11, 3), "Offline", 28680.0 + 21600.0),
+        # ... and on up to the data horizon, agent 2's logout on day 4 at 09:00
+        (date(2026, 11, 4), "Offline", 86400.0),
+        (date(2026, 11, 5), "Offline", 9 * 3600.0),
     ]
     offline_2 = query(
         built["full"],
@@ -629,7 +588,10 @@ def test_sample_daily_seconds_add_up(sample: dict[str, Path]) -> None:
         """
         select
             (select sum(seconds) from marts.agg_agent_status_daily),
-            (select sum(duration_seconds) from marts.fct_agent_status)
+            -- open intervals count up to the latest event time
+            (select sum(epoch(coalesce(ended_at, (select max(event_timestamp)
+                    from staging.stg_agent_events)) - started_at))
+             from marts.fct_agent_status)
         """,
     )
     daily, intervals = rows[0]

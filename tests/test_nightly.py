@@ -328,10 +328,11 @@ def test_reporting_timezone_moves_the_daily_split(sample_warehouse, tmp_path: Pa
     )
     assert query(copy, daily) != query(warehouse, daily)
     total = "select round(sum(seconds)) from marts.agg_agent_status_daily"
-    closed = (
-        "select round(sum(duration_seconds)) from marts.fct_agent_status where ended_at is not null"
-    )
-    assert query(copy, total) == query(warehouse, total) == query(warehouse, closed)
+    intervals = (
+        "select round(sum(epoch(coalesce(ended_at, (select max(event_timestamp)"
+        " from staging.stg_agent_events)) - started_at))) from marts.fct_agent_status"
+    )  # open intervals count up to the latest event time
+    assert query(copy, total) == query(warehouse, total) == query(warehouse, intervals)
     first_local_day = (
         "select min(timezone('Pacific/Kiritimati', started_at))::date"
         " from marts.fct_agent_status where ended_at is not null"

@@ -8,14 +8,20 @@
 
 {%- set tz = "'" ~ var('reporting_timezone') ~ "'" %}
 
--- Seconds per agent, day and status: closed intervals split at midnight in the
--- reporting time zone (var `reporting_timezone`); open intervals count once closed.
+-- Seconds per agent, day and status (keyed by the status ARN; the name is the latest
+-- one seen): intervals split at midnight in the reporting time zone (var
+-- `reporting_timezone`); an open interval counts up to the data horizon (the latest
+-- event time).
 --
 -- Incremental: whole days are rebuilt from the first day of any interval that ends
 -- within `lookback_days` of the latest stored day (an interval closed tonight after a long
 -- open stretch pulls the rebuild back to its first day).
 
 with
+
+horizon as (
+    select data_horizon_at from {{ ref('int_data_horizon') }}
+),
 
 {% if is_incremental() %}
 stored_window as (
@@ -46,13 +52,21 @@ rebuilt_days as (
 ),
 {% endif %}
 
-closed_intervals as (
-    select agent_arn, status_name, status_type, started_at, ended_at
+intervals as (
+    select
+        agent_arn,
+        status_key,
+        status_arn,
+        status_name,
+        status_type,
+        started_at,
+        coalesce(ended_at, greatest(started_at, (select horizon.data_horizon_at from horizon)))
+            as ended_at
     from {{ ref('fct_agent_status') }}
-    where ended_at is not null
-        {% if is_incremental() %}
-        and ended_at > (select rebuilt_days.first_day_start from rebuilt_days)
-        {% endif %}
+    {% if is_incremental() %}
+    where ended_at is null
+        or ended_at > (select rebuilt_days.first_day_start from rebuilt_days)
+    {% endif %}
 ),
 
 interval_days as (
@@ -63,14 +77,17 @@ interval_days as (
             timezone({{ tz }}, ended_at)::date::timestamp,
             interval 1 day
         )) as local_midnight
-    from closed_intervals
+    from intervals
 ),
 
 day_segments as (
     select
         agent_arn,
+        status_key,
+        status_arn,
         status_name,
         status_type,
+        started_at,
         local_midnight::date as activity_date,
         greatest(started_at, timezone({{ tz }}, local_midnight)) as segment_start,
         least(ended_at, timezone({{ tz }}, local_midnight + interval 1 day)) as segment_end
@@ -81,8 +98,10 @@ final as (
     select
         agent_arn,
         activity_date,
-        status_name,
-        max(status_type) as status_type,
+        status_key,
+        arg_max(status_arn, started_at) as status_arn,
+        arg_max(status_name, started_at) as status_name,
+        arg_max(status_type, started_at) as status_type,
         sum(epoch_us(segment_end) - epoch_us(segment_start)) / 1e6 as seconds,
         count(*) as interval_segments
     from day_segments
@@ -90,7 +109,7 @@ final as (
         {% if is_incremental() %}
         and activity_date >= (select rebuilt_days.first_day from rebuilt_days)
         {% endif %}
-    group by agent_arn, activity_date, status_name
+    group by agent_arn, activity_date, status_key
 )
 
 select * from final

@@ -1,12 +1,22 @@
-{{ config(materialized='incremental', unique_key='contact_key') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['agent_arn', 'contact_id'],
+    )
+}}
 
--- One row per agent per contact, from every state the agent's snapshots show for it.
--- offered: first INCOMING / CONNECTING; connected: connected to the agent; ended: ENDED
--- (after-contact work begins); cleared: the first event of the agent after the last
--- snapshot listing the contact (after-contact work ends).
+-- One row per agent, contact and offer (a contact missed or rejected can be offered to the
+-- same agent again: each offer is a row, see int_contact_listings).
+-- offered: first ringing state; connected: connected to the agent; ended: ENDED (the
+-- conversation ended, after-contact work begins); cleared: the time of the agent's event
+-- in which the offer disappears from the contact list (after-contact work ends).
+-- Hold periods come from the event times of the CONNECTED <-> CONNECTED_ONHOLD
+-- transitions: StateStartTimestamp does not change when a contact goes on hold.
 --
--- Incremental: contacts seen within `lookback_days` of the latest stored first sighting,
--- plus stored contacts not yet cleared, are rebuilt from all of their states.
+-- Incremental: every offer of a contact listed within `lookback_days` of the latest stored
+-- first sighting, or of a stored contact not yet cleared, is rebuilt from all of its
+-- listings (delete+insert on agent and contact).
 
 with
 
@@ -17,128 +27,168 @@ touched_contacts as (
     where cleared_at is null
     union
     select agent_arn, contact_id
-    from {{ ref('int_contact_states') }}
+    from {{ ref('int_contact_listings') }}
     where observed_at >= {{ lookback_window_start('first_seen_at') }}
 ),
 {% endif %}
 
-states as (
-    select
-        states.*,
-        case states.snapshot when 'previous' then 0 else 1 end as snapshot_order
-    from {{ ref('int_contact_states') }} as states
+listings as (
+    select listings.*
+    from {{ ref('int_contact_listings') }} as listings
     {% if is_incremental() %}
     inner join touched_contacts
-        on states.agent_arn = touched_contacts.agent_arn
-        and states.contact_id = touched_contacts.contact_id
+        on listings.agent_arn = touched_contacts.agent_arn
+        and listings.contact_id = touched_contacts.contact_id
     {% endif %}
 ),
 
-contacts as (
+agent_events as (
+    select
+        agent_arn,
+        event_timestamp,
+        row_number() over (
+            partition by agent_arn order by event_timestamp, event_id
+        ) as event_number
+    from {{ ref('stg_agent_events') }}
+    {% if is_incremental() %}
+    where agent_arn in (select touched_contacts.agent_arn from touched_contacts)
+    {% endif %}
+),
+
+offers as (
     select
         agent_arn,
         contact_id,
-        {{ observed_value('initial_contact_id') }} as initial_contact_id,
-        {{ observed_value('channel') }} as channel,
-        {{ observed_value('initiation_method') }} as initiation_method,
-        {{ observed_value('queue_arn') }} as queue_arn,
+        offer_number,
+        arg_max(initial_contact_id, listing_position)
+        filter (where initial_contact_id is not null) as initial_contact_id,
+        arg_max(channel, listing_position) filter (where channel is not null) as channel,
+        arg_max(initiation_method, listing_position)
+        filter (where initiation_method is not null) as initiation_method,
+        arg_max(queue_arn, listing_position) filter (where queue_arn is not null) as queue_arn,
         min(queued_at) as queued_at,
-        min(state_started_at) filter (where contact_state in ('INCOMING', 'CONNECTING'))
+        min(state_started_at) filter (where contact_state in ('INCOMING', 'PENDING', 'CONNECTING'))
             as offered_at,
         coalesce(
             min(connected_to_agent_at),
             min(state_started_at) filter (where contact_state = 'CONNECTED')
         ) as connected_at,
-        min(state_started_at) filter (
-            where contact_state not in ('INCOMING', 'CONNECTING', 'PENDING')
-        ) as ringing_stopped_at,
         min(state_started_at) filter (where contact_state = 'ENDED') as ended_at,
-        arg_max(contact_state, (state_started_at, observed_at, snapshot_order, event_id))
-            as final_state,
+        min(state_started_at) filter (where contact_state in ('MISSED', 'REJECTED', 'ERROR'))
+            as not_answered_at,
+        arg_max(contact_state, listing_position) as final_state,
+        bool_or(contact_state = 'CONNECTED_ONHOLD') as was_on_hold,
         min(observed_at) as first_seen_at,
         max(observed_at) filter (where snapshot = 'current') as last_listed_at,
-        min(observed_at) filter (where snapshot = 'previous') as first_seen_in_previous_at
-    from states
-    group by agent_arn, contact_id
+        floor(max(listing_position))::bigint + 1 as clearing_event_number
+    from listings
+    group by agent_arn, contact_id, offer_number
 ),
 
-distinct_states as (
-    select distinct agent_arn, contact_id, contact_state, state_started_at
-    from states
-),
-
-state_spans as (
+cleared as (
     select
-        agent_arn,
-        contact_id,
-        contact_state,
-        state_started_at,
-        lead(state_started_at) over (
-            partition by agent_arn, contact_id order by state_started_at, contact_state
-        ) as state_ended_at
-    from distinct_states
+        offers.*,
+        agent_events.event_timestamp as cleared_at
+    from offers
+    left join agent_events
+        on offers.agent_arn = agent_events.agent_arn
+        and offers.clearing_event_number = agent_events.event_number
+),
+
+-- hold: from each current listing on hold to the offer's next listing (or its clearing)
+current_listings as (
+    select
+        listings.agent_arn,
+        listings.contact_id,
+        listings.offer_number,
+        listings.contact_state,
+        listings.observed_at,
+        coalesce(
+            lead(listings.observed_at) over (
+                partition by listings.agent_arn, listings.contact_id, listings.offer_number
+                order by listings.listing_position
+            ),
+            cleared.cleared_at
+        ) as next_observed_at
+    from listings
+    inner join cleared
+        on listings.agent_arn = cleared.agent_arn
+        and listings.contact_id = cleared.contact_id
+        and listings.offer_number = cleared.offer_number
+    where listings.snapshot = 'current'
 ),
 
 holds as (
     select
         agent_arn,
         contact_id,
-        coalesce(
-            sum(epoch_us(state_ended_at) - epoch_us(state_started_at))
-            filter (where contact_state = 'CONNECTED_ONHOLD'),
-            0
-        ) / 1e6 as hold_seconds
-    from state_spans
-    group by agent_arn, contact_id
+        offer_number,
+        sum(epoch_us(next_observed_at) - epoch_us(observed_at))
+        filter (where contact_state = 'CONNECTED_ONHOLD') / 1e6 as hold_seconds,
+        count(*) filter (where contact_state = 'CONNECTED_ONHOLD') as on_hold_listings
+    from current_listings
+    group by agent_arn, contact_id, offer_number
 ),
 
-{% if is_incremental() %}
-rebuilt_agents as (
-    select agent_arn, min(last_listed_at) as earliest_last_listed_at
-    from contacts
-    group by agent_arn
-),
-{% endif %}
-
-agent_events as (
-    select events.agent_arn, events.event_timestamp
-    from {{ ref('stg_agent_events') }} as events
-    {% if is_incremental() %}
-    inner join rebuilt_agents
-        on events.agent_arn = rebuilt_agents.agent_arn
-        and events.event_timestamp > rebuilt_agents.earliest_last_listed_at
-    {% endif %}
+-- time the agent was in a custom status while handling the contact (AHT leaves it out)
+custom_statuses as (
+    select agent_arn, started_at, coalesce(ended_at, 'infinity'::timestamptz) as ended_at
+    from {{ ref('fct_agent_status') }}
+    where status_type = 'CUSTOM'
 ),
 
-clearing as (
+custom_overlap as (
     select
-        contacts.*,
-        -- a contact only ever seen in a previous snapshot left the list at that event
-        coalesce(
-            next_events.event_timestamp,
-            case when contacts.last_listed_at is null then contacts.first_seen_in_previous_at end
-        ) as cleared_at
-    from contacts
-    asof left join agent_events as next_events
-        on contacts.agent_arn = next_events.agent_arn
-        and contacts.last_listed_at < next_events.event_timestamp
+        cleared.agent_arn,
+        cleared.contact_id,
+        cleared.offer_number,
+        sum(
+            epoch_us(least(custom_statuses.ended_at, cleared.cleared_at))
+            - epoch_us(greatest(custom_statuses.started_at, cleared.connected_at))
+        ) / 1e6 as custom_status_seconds
+    from cleared
+    inner join custom_statuses
+        on cleared.agent_arn = custom_statuses.agent_arn
+        and cleared.connected_at < custom_statuses.ended_at
+        and cleared.cleared_at > custom_statuses.started_at
+    group by cleared.agent_arn, cleared.contact_id, cleared.offer_number
 ),
 
 durations as (
     select
-        clearing.*,
-        holds.hold_seconds,
-        (
-            epoch_us(coalesce(clearing.connected_at, clearing.ringing_stopped_at))
-            - epoch_us(clearing.offered_at)
-        ) / 1e6 as ring_seconds,
-        (epoch_us(clearing.ended_at) - epoch_us(clearing.connected_at)) / 1e6 as talk_seconds,
-        (epoch_us(clearing.cleared_at) - epoch_us(clearing.ended_at)) / 1e6
-            as after_contact_work_seconds
-    from clearing
+        cleared.*,
+        case when cleared.connected_at is not null
+                then coalesce(cleared.ended_at, cleared.cleared_at)
+        end as conversation_ended_at,
+        case when cleared.connected_at is null
+                then coalesce(cleared.not_answered_at, cleared.cleared_at)
+        end as non_response_at,
+        coalesce(holds.hold_seconds, 0) as hold_seconds,
+        coalesce(custom_overlap.custom_status_seconds, 0) as custom_status_seconds
+    from cleared
     left join holds
-        on clearing.agent_arn = holds.agent_arn
-        and clearing.contact_id = holds.contact_id
+        on cleared.agent_arn = holds.agent_arn
+        and cleared.contact_id = holds.contact_id
+        and cleared.offer_number = holds.offer_number
+    left join custom_overlap
+        on cleared.agent_arn = custom_overlap.agent_arn
+        and cleared.contact_id = custom_overlap.contact_id
+        and cleared.offer_number = custom_overlap.offer_number
+),
+
+measured as (
+    select
+        *,
+        (epoch_us(coalesce(connected_at, not_answered_at, cleared_at)) - epoch_us(offered_at)) / 1e6
+            as ring_seconds,
+        (epoch_us(conversation_ended_at) - epoch_us(connected_at)) / 1e6 as talk_seconds,
+        case when connected_at is not null
+                then (epoch_us(cleared_at) - epoch_us(conversation_ended_at)) / 1e6
+        end as after_contact_work_seconds,
+        case when connected_at is not null
+                then (epoch_us(cleared_at) - epoch_us(connected_at)) / 1e6
+        end as contact_handle_seconds
+    from durations
 ),
 
 agent_versions as (
@@ -148,33 +198,42 @@ agent_versions as (
 
 final as (
     select
-        {{ surrogate_key(['durations.agent_arn', 'durations.contact_id']) }} as contact_key,
-        durations.agent_arn,
+        {{ surrogate_key(['measured.agent_arn', 'measured.contact_id', 'measured.offer_number']) }}
+            as contact_key,
+        measured.agent_arn,
         agent_versions.agent_key,
-        durations.contact_id,
-        durations.initial_contact_id,
-        durations.channel,
-        durations.initiation_method,
-        durations.queue_arn,
-        durations.queued_at,
-        durations.offered_at,
-        durations.connected_at,
-        durations.ended_at,
-        durations.cleared_at,
-        durations.final_state,
-        durations.ring_seconds,
-        durations.talk_seconds,
-        durations.hold_seconds,
-        durations.after_contact_work_seconds,
-        durations.talk_seconds + durations.after_contact_work_seconds as handle_seconds,
-        durations.first_seen_at,
-        durations.last_listed_at
-    from durations
+        measured.contact_id,
+        measured.offer_number::integer as offer_number,
+        measured.initial_contact_id,
+        measured.channel,
+        measured.initiation_method,
+        measured.queue_arn,
+        measured.queued_at,
+        measured.offered_at,
+        measured.connected_at,
+        measured.ended_at,
+        measured.cleared_at,
+        measured.final_state,
+        measured.connected_at is not null as is_handled,
+        measured.connected_at is null and measured.non_response_at is not null as is_non_response,
+        measured.non_response_at,
+        measured.ring_seconds,
+        measured.talk_seconds,
+        measured.hold_seconds,
+        measured.talk_seconds - measured.hold_seconds as interaction_seconds,
+        measured.after_contact_work_seconds,
+        measured.contact_handle_seconds,
+        measured.contact_handle_seconds - measured.custom_status_seconds as handle_seconds,
+        case when measured.connected_at is not null then measured.custom_status_seconds end
+            as custom_status_seconds,
+        measured.first_seen_at,
+        measured.last_listed_at
+    from measured
     -- the agent version in force when the contact was offered (or first seen)
     left join agent_versions
         on {{ version_in_force(
-            'agent_versions', 'agent_arn', 'durations.agent_arn',
-            'coalesce(durations.offered_at, durations.first_seen_at)'
+            'agent_versions', 'agent_arn', 'measured.agent_arn',
+            'coalesce(measured.offered_at, measured.first_seen_at)'
         ) }}
 )
 

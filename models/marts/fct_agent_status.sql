@@ -2,8 +2,10 @@
 
 -- One row per agent per status interval. An interval is a distinct (agent, status start
 -- time, status) seen in a current or previous snapshot; it ends where the agent's next
--- interval starts (NULL while open). Attributes come from all of the interval's
--- observations, so the result does not depend on the order events arrived in.
+-- interval starts (NULL while open). A LOGOUT ends the status in force (see
+-- int_agent_status_observations: an Offline interval starts at every LOGOUT). Attributes
+-- come from all of the interval's observations, so the result does not depend on the
+-- order events arrived in.
 --
 -- Incremental: intervals observed within `lookback_days` of the latest stored start are
 -- rebuilt from all of their observations; the stored intervals of the same agents from
@@ -40,7 +42,11 @@ observed_intervals as (
         status_key,
         {{ observed_value('status_arn', ignore_nulls=false) }} as status_arn,
         {{ observed_value('status_name', ignore_nulls=false) }} as status_name,
-        {{ observed_value('status_type') }} as status_type,
+        -- a reported Type wins over one filled in from the name
+        arg_max(
+            status_type, (coalesce(has_reported_type, false), observed_at, snapshot_order, event_id)
+        )
+        filter (where status_type is not null) as status_type,
         -- configuration in force at the start: from the interval's earliest observation
         {{ observed_value('username', 'earliest') }} as username,
         {{ observed_value('routing_profile_arn', 'earliest') }} as routing_profile_arn,

@@ -590,6 +590,11 @@ def _what_is_missing(data: DayData) -> list[str]:
             notes.append(f"{agent.label}: no 15-minute figures on this day (dashes in the table).")
         if agent.username is None:
             notes.append(f"{agent.label}: no name, routing profile or hierarchy known (dim_agent).")
+    if data.horizon is not None and data.start <= data.horizon < data.end - timedelta(seconds=1):
+        notes.append(
+            f"The warehouse's events end at {_clock(data.horizon, data.tz)} on this day: what "
+            "came after has not arrived yet."
+        )
     open_segments = [s for s in data.segments if s["ended_at"] is None]
     if open_segments and data.horizon is not None:
         notes.append(

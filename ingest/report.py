@@ -56,6 +56,9 @@ FLOOR_PARTS = (
 INTERVAL = timedelta(minutes=15)
 SORTS = (("name", "Name"), ("routing_profile", "Routing profile"), ("hierarchy", "Hierarchy group"))
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+# The pages a first nightly run writes: the latest days with data (each page carries plotly.js,
+# about 5 MB); `connect-warehouse report` writes every day.
+FIRST_RUN_DAYS = 31
 
 
 class WarehouseNotReady(RuntimeError):
@@ -161,7 +164,8 @@ def write_report(
 
 
 def refresh_report(warehouse: Path, since: datetime) -> ReportResult:
-    """After a night: the pages of the days loaded since `since` (every day on a first run).
+    """After a night: the pages of the days loaded since `since` (on a first run, the latest
+    FIRST_RUN_DAYS days with data).
 
     A segment open across midnight is closed by the next day's events, so the day before the
     first loaded day is written again too.
@@ -169,7 +173,9 @@ def refresh_report(warehouse: Path, since: datetime) -> ReportResult:
     tz = reporting_timezone()
     out = default_report_dir(warehouse)
     if not (out / "index.html").exists():
-        return write_report(warehouse, out, None, tz)
+        with _open(warehouse, tz) as con:
+            latest = _days_with_data(con, tz)[-FIRST_RUN_DAYS:]
+        return write_report(warehouse, out, latest, tz)
     loaded = days_loaded_since(warehouse, since, tz)
     before = [loaded[0] - timedelta(days=1)] if loaded else []
     days = [d for d in before if (out / f"{d.isoformat()}.html").exists()] + loaded
@@ -259,21 +265,15 @@ REJECTION_TIME_SQL = """
 
 
 def _days_with_data(con: duckdb.DuckDBPyConnection, tz: ZoneInfo) -> list[date]:
-    """Every day with an activity segment, an event or a rejection, in the reporting zone."""
+    """Every day on which a segment starts, an event happened or an object was rejected.
+
+    A segment open over days without events (a status started long before the first event
+    seen, for example) shows on the pages of the days around it, not on a page per day.
+    """
     z = tz.key
     rows = con.execute(
         f"""
-        with horizon as (select max(event_timestamp) as horizon_at from staging.stg_agent_events),
-        spans as (
-            select
-                timezone('{z}', started_at)::date as first_day,
-                timezone('{z}', coalesce(ended_at, (select horizon_at from horizon)))::date
-                    as last_day
-            from marts.fct_agent_activity
-        )
-        select unnest(generate_series(first_day, greatest(first_day, last_day), interval 1 day))
-            ::date
-        from spans
+        select timezone('{z}', started_at)::date from marts.fct_agent_activity
         union
         select timezone('{z}', event_timestamp)::date from staging.stg_agent_events
         union

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -100,6 +101,15 @@ def test_the_agents_sort_by_routing_profile_from_the_menu_and_the_table_by_a_cli
     browser.wait_for(CHARTS_DRAWN)
     by_name = browser.evaluate(TICKS)
     assert by_name[0].count(" · ") == 0
+    browser.evaluate(
+        "document.querySelector('#timeline .trace.bars .point path').setAttribute('id', 'bar'); 1"
+    )
+    browser.click("#bar")  # the mouse moves onto the bar first: its hover label shows
+    hover = browser.wait_for(
+        "Array.from(document.querySelectorAll('#timeline .hovertext')).map(t => t.textContent)"
+        ".join(' ')"
+    )
+    assert re.search(r"start 2026-\d\d-\d\d \d\d:\d\d:\d\d UTC.*end .*status .*contacts \d", hover)
     browser.click("#timeline .updatemenu-header")
     browser.wait_for("document.querySelectorAll('#timeline .updatemenu-dropdown-button').length")
     browser.evaluate(

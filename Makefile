@@ -15,7 +15,7 @@ export SOURCE WAREHOUSE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: help setup run ingest build sample sql test test-fast lint fuzz bench docs docs-static clean
+.PHONY: help setup run ingest build report sample sql test test-fast test-browser lint fuzz bench docs docs-static clean
 
 help: ## list the targets
 	@echo "make TARGET, with TARGET one of:"
@@ -47,17 +47,23 @@ ingest: setup ## ingest only
 build: setup ## dbt build only
 	$(BIN)/connect-warehouse build --warehouse "$(WAREHOUSE)"
 
+report: setup ## the HTML report, one page a day, in warehouse/report/ (DAY=YYYY-MM-DD for one, OUT=dir)
+	$(BIN)/connect-warehouse report --warehouse "$(WAREHOUSE)" $(if $(DAY),--day "$(DAY)",) $(if $(OUT),--out "$(OUT)",)
+
 sample: setup ## write the generated sample archive
 	$(BIN)/connect-warehouse sample
 
 sql: setup ## a read-only query: make sql Q="select ..."
 	$(BIN)/connect-warehouse sql "$(Q)" --warehouse "$(WAREHOUSE)"
 
-test: setup lint ## lint, then the whole test suite (about 10 minutes)
-	$(BIN)/python -m pytest
+test: setup lint ## lint, then the whole test suite but the browser tests (about 10 minutes)
+	$(BIN)/python -m pytest -m "not browser"
+
+test-browser: setup ## the browser tests: the report and the dbt docs in headless Chromium (apt: chromium)
+	$(BIN)/python -m pytest -m browser
 
 test-fast: setup ## the tests not marked e2e (no CLI, dbt or S3 server; under a minute)
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e and not browser"
 
 lint: setup ## ruff on the Python; sqlfluff on the dbt models, each ending with its final CTE
 	$(BIN)/ruff check ingest tests sqlfluff_libs

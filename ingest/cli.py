@@ -1,9 +1,10 @@
-"""The command line: run, ingest, build, sample and docs."""
+"""The command line: run, ingest, build, report, sample and docs."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,12 @@ from ingest.listing import ObjectInfo
 from ingest.nightly import run_nightly
 from ingest.pipeline import IngestSummary, SourceUnavailable
 from ingest.publishing import WarehouseBusy, plain_name
+from ingest.report import (
+    WarehouseNotReady,
+    default_report_dir,
+    reporting_timezone,
+    write_report,
+)
 from ingest.transform import DbtResult, dbt
 
 app = typer.Typer(
@@ -90,6 +97,10 @@ def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: boo
         _print_dbt(result.dbt)
     for line in result.warnings:
         console.print(line, markup=False)
+    if result.report is not None:
+        _print_report(result.report.out, len(result.report.pages))
+    if result.report_error:
+        console.print(f"report: not refreshed: {result.report_error}", markup=False)
     if not result.published:
         console.print(
             f"not published: {settings.warehouse} is unchanged; nothing of this run is lost"
@@ -164,6 +175,54 @@ def run(
     """The nightly job: ingest, then dbt build, published atomically."""
     settings = _settings(source, warehouse)
     _nightly(settings, ingest=True, build=True, full_refresh=full_refresh)
+
+
+def _print_report(out: Path, pages: int) -> None:
+    """One line on the report: how many day pages were written, and where the index is."""
+    days = "1 day" if pages == 1 else f"{pages} days"
+    console.print(f"report: {days} written; open {out / 'index.html'}", markup=False)
+
+
+def _day(value: str | None) -> date | None:
+    """The --day option as a date (YYYY-MM-DD); anything else stops with exit status 2."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        console.print(f"not started: --day {value!r} is not a date as YYYY-MM-DD", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+@app.command()
+def report(
+    day: Annotated[
+        str | None, typer.Option(help="one day, YYYY-MM-DD [default: every day with data]")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="folder of the pages [default: report/ beside the warehouse]"),
+    ] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Write the HTML report (one page per day, and index.html), reading the warehouse only."""
+    path = _settings(None, warehouse).warehouse
+    wanted = _day(day)
+    try:
+        tz = reporting_timezone()
+    except InvalidSetting as invalid:
+        console.print(f"not started: {invalid}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    folder = out or default_report_dir(path)
+    try:
+        result = write_report(path, folder, None if wanted is None else [wanted], tz)
+    except WarehouseNotReady as not_ready:
+        console.print(f"no report: {not_ready}", markup=False)
+        raise typer.Exit(1) from None
+    except duckdb.Error as exc:
+        console.print(f"no report: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    _print_report(result.out, len(result.pages))
 
 
 @app.command()

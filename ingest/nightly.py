@@ -7,11 +7,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.config import Settings
+import duckdb
+
+from ingest.config import InvalidSetting, Settings
 from ingest.loading import connect
 from ingest.pipeline import IngestSummary, Reporter, SourceUnavailable, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
 from ingest.quality import quality_report
+from ingest.report import ReportResult, WarehouseNotReady, refresh_report
 from ingest.transform import DbtResult, dbt_build
 
 
@@ -26,13 +29,16 @@ class NightlyResult:
     published: bool = False
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    report: ReportResult | None = None
+    report_error: str | None = None
 
     @property
     def ok(self) -> bool:
         """Whether everything loaded, every model built and every test passed."""
         ingest_ok = self.ingest is None or self.ingest.ok
         dbt_ok = self.dbt is None or (self.dbt.status == 0 and not self.dbt.tests_failed)
-        return self.published and ingest_ok and dbt_ok and self.error is None
+        report_ok = self.report_error is None
+        return self.published and ingest_ok and dbt_ok and report_ok and self.error is None
 
 
 def run_nightly(
@@ -68,9 +74,21 @@ def run_nightly(
                 building = start_building(settings.warehouse)
             record_run(building, settings, result)
             publish(building, settings.warehouse)
+            if ingest and build and result.published:
+                _refresh_report(settings, result)
         finally:
             discard(building)
     return result
+
+
+def _refresh_report(settings: Settings, result: NightlyResult) -> None:
+    """Rewrite the report's pages of the days whose events this run loaded (all on a first run)."""
+    try:
+        result.report = refresh_report(settings.warehouse, result.started_at)
+    except (InvalidSetting, WarehouseNotReady, duckdb.Error, OSError) as exc:
+        result.report_error = str(exc)
+    except Exception as exc:  # the night is published: a report's defect must not hide that
+        result.report_error = f"{type(exc).__name__}: {exc}"
 
 
 def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:

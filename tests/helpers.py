@@ -96,7 +96,7 @@ def dbt_build(warehouse: Path, work: Path, *extra: str) -> None:
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
-def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+def query(warehouse: Path, sql: str, params: list | dict | None = None) -> list[tuple]:
     """All rows of a query on the warehouse, opened read-only, timestamps as UTC datetimes."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
@@ -162,3 +162,23 @@ def assert_same_marts(a: Path, b: Path) -> None:
                     f"select {cols} from {left}.{table} except all select {cols} from {right}.{table}"
                 ).fetchall()
                 assert diff == [], f"{table}: rows in {left} only: {diff[:5]}"
+
+
+def segments_of_day(warehouse: Path, start: datetime, end: datetime) -> dict[str, int]:
+    """Per agent, the fct_agent_activity segments over [start, end): an open one lasts to the
+    latest event in the warehouse."""
+    rows = query(
+        warehouse,
+        """
+        select agent_arn, count(*)
+        from marts.fct_agent_activity
+        where started_at < $end
+            and coalesce(
+                ended_at,
+                greatest(started_at, (select max(event_timestamp) from staging.stg_agent_events))
+            ) > $start
+        group by agent_arn
+        """,
+        {"start": start, "end": end},
+    )
+    return dict(rows)

@@ -101,8 +101,10 @@ def test_the_agents_sort_by_routing_profile_from_the_menu_and_the_table_by_a_cli
     browser.wait_for(CHARTS_DRAWN)
     by_name = browser.evaluate(TICKS)
     assert by_name[0].count(" · ") == 0
-    browser.evaluate(
-        "document.querySelector('#timeline .trace.bars .point path').setAttribute('id', 'bar'); 1"
+    browser.evaluate(  # the widest bar: a bar of a few seconds is too thin to point at
+        "Array.from(document.querySelectorAll('#timeline .trace.bars .point path')).reduce("
+        "(a, b) => b.getBoundingClientRect().width > a.getBoundingClientRect().width ? b : a)"
+        ".setAttribute('id', 'bar'); 1"
     )
     browser.click("#bar")  # the mouse moves onto the bar first: its hover label shows
     hover = browser.wait_for(

@@ -56,7 +56,7 @@ sample: setup ## write the generated sample archive
 sql: setup ## a read-only query: make sql Q="select ..."
 	$(BIN)/connect-warehouse sql "$(Q)" --warehouse "$(WAREHOUSE)"
 
-test: setup lint ## lint, then the whole test suite but the browser tests (about 10 minutes)
+test: setup lint ## lint, then the whole test suite but the browser tests (15-30 minutes)
 	$(BIN)/python -m pytest -m "not browser"
 
 test-browser: setup ## the browser tests: the report and the dbt docs in headless Chromium (apt: chromium)

@@ -15,7 +15,7 @@ export SOURCE WAREHOUSE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: help setup run ingest build report sample sql test test-fast test-browser lint fuzz bench docs docs-static clean
+.PHONY: help setup run ingest build report sample sql test test-fast test-browser lint fuzz bench bench-nightly docs docs-static clean
 
 help: ## list the targets
 	@echo "make TARGET, with TARGET one of:"
@@ -82,6 +82,9 @@ fuzz: setup ## property-based fuzzing of the ingest on random inputs for FUZZ_SE
 
 bench: setup ## the ingest against DuckDB's read_json (EVENTS=500000 by default)
 	$(BIN)/python -m ingest.bench $(if $(EVENTS),--events $(EVENTS),)
+
+bench-nightly: setup ## one night on DAYS (8) of AGENTS (100) beside the same night on 1 day; WORK=dir for the warehouses
+	$(BIN)/python -m ingest.bench_nightly $(if $(AGENTS),--agents $(AGENTS),) $(if $(DAYS),--days $(DAYS),) $(if $(WORK),--work "$(WORK)",)
 
 docs: setup ## dbt docs on http://127.0.0.1:8080 (offline)
 	$(BIN)/connect-warehouse docs --warehouse "$(WAREHOUSE)" --serve

@@ -95,6 +95,11 @@ def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: boo
         raise typer.Exit(1) from None
     if result.dbt:
         _print_dbt(result.dbt)
+    if result.build_skipped:
+        console.print(
+            "dbt build: skipped, nothing was loaded since the last build (which built every "
+            "model and passed every test with this project); `build` builds anyway"
+        )
     for line in result.warnings:
         console.print(line, markup=False)
     if result.report is not None:

@@ -15,7 +15,7 @@ from ingest.pipeline import IngestSummary, Reporter, SourceUnavailable, run_inge
 from ingest.publishing import discard, publish, run_lock, start_building
 from ingest.quality import quality_report
 from ingest.report import ReportResult, WarehouseNotReady, refresh_report
-from ingest.transform import DbtResult, dbt_build
+from ingest.transform import DbtResult, dbt_build, project_fingerprint
 
 
 @dataclass
@@ -31,6 +31,9 @@ class NightlyResult:
     error: str | None = None
     report: ReportResult | None = None
     report_error: str | None = None
+    build_skipped: bool = False
+    dbt_fingerprint: str | None = None
+    raw_state: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -66,7 +69,13 @@ def run_nightly(
                     publish(building, settings.warehouse)
                     raise
             if build:
-                result.dbt = dbt_build(building, full_refresh)
+                result.dbt_fingerprint = project_fingerprint()
+                result.raw_state = raw_state(building)
+                result.build_skipped = (
+                    ingest and not full_refresh and _built_already(building, result)
+                )
+                if not result.build_skipped:
+                    result.dbt = dbt_build(building, full_refresh)
                 result.warnings = quality_report(building)
             result.published = result.dbt is None or result.dbt.publishable
             if not result.published:
@@ -89,6 +98,28 @@ def _refresh_report(settings: Settings, result: NightlyResult) -> None:
         result.report_error = str(exc)
     except Exception as exc:  # the night is published: a report's defect must not hide that
         result.report_error = f"{type(exc).__name__}: {exc}"
+
+
+def raw_state(warehouse: Path) -> str:
+    """What the raw tables hold, in a few numbers that change whenever an ingest writes to them."""
+    with connect(warehouse) as con:
+        objects = con.execute(
+            "select count(*), max(ingested_at), sum(records), sum(rejected)"
+            " from raw.ingested_objects"
+        ).fetchone()
+        rejections = con.execute("select count(*) from raw.rejected_records").fetchone()
+    return " ".join(map(str, (*objects, *rejections)))
+
+
+def _built_already(warehouse: Path, result: NightlyResult) -> bool:
+    """Whether the last build passed everything and was made by this project from these raw
+    tables: then a build now would give the same marts and the same test results."""
+    with connect(warehouse) as con:
+        last = con.execute(
+            "select dbt_status, dbt_fingerprint, raw_state from raw.runs"
+            " where dbt_status is not null and published order by ended_at desc limit 1"
+        ).fetchone()
+    return last == (0, result.dbt_fingerprint, result.raw_state)
 
 
 def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:
@@ -117,6 +148,8 @@ def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> No
         "published": result.published,
         "exit_status": 0 if result.ok else 1,
         "error": result.error,
+        "dbt_fingerprint": d and result.dbt_fingerprint,
+        "raw_state": d and result.raw_state,
     }
     columns = ", ".join(row)
     values = ", ".join(f"${name}" for name in row)

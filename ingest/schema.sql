@@ -147,3 +147,7 @@ create table if not exists raw.runs (
 -- Columns added after the first release: warehouses built before them get them here.
 alter table raw.runs add column if not exists timestamps_unreadable integer;
 alter table raw.runs add column if not exists error varchar;
+-- The dbt project (files, settings, versions) a build used, and the state of the raw tables it
+-- built from: a run that finds both unchanged since the last successful build skips dbt.
+alter table raw.runs add column if not exists dbt_fingerprint varchar;
+alter table raw.runs add column if not exists raw_state varchar;

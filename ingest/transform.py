@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import importlib.metadata
 import json
 import os
 import signal
@@ -15,6 +17,10 @@ from ingest.config import PROJECT_ROOT
 
 RUN_RESULTS = PROJECT_ROOT / "target" / "run_results.json"
 PR_SET_PDEATHSIG = 1
+# What the marts are made of besides the raw tables: the project's files, and the environment
+# variables its dbt_project.yml and profiles.yml read.
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros")
+PROJECT_ENV = ("REPORTING_TIMEZONE",)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,22 @@ def dbt(command: list[str], warehouse: Path) -> int:
 def _die_with_parent() -> None:
     """In the child: be killed when the parent dies, so no dbt outlives a killed run."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def project_fingerprint() -> str:
+    """A hash of the dbt project as it would build now: its files, its settings, dbt's version."""
+    digest = hashlib.sha256()
+    for name in PROJECT_FILES:
+        root = PROJECT_ROOT / name
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file():
+                digest.update(f"{path.relative_to(PROJECT_ROOT)}\0".encode())
+                digest.update(path.read_bytes())
+    for env in PROJECT_ENV:
+        digest.update(f"{env}={os.environ.get(env)}\0".encode())
+    digest.update(importlib.metadata.version("dbt-core").encode())
+    digest.update(importlib.metadata.version("dbt-duckdb").encode())
+    return digest.hexdigest()
 
 
 def dbt_build(warehouse: Path, full_refresh: bool = False) -> DbtResult:

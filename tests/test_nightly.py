@@ -338,3 +338,43 @@ def test_reporting_timezone_moves_the_daily_split(sample_warehouse, tmp_path: Pa
         " from marts.fct_agent_status where ended_at is not null"
     )
     assert query(copy, daily)[0][0] == query(copy, first_local_day)[0][0]
+
+
+def test_a_night_with_nothing_new_skips_the_build_until_something_changes(
+    sample_warehouse, tmp_path: Path
+) -> None:
+    root, warehouse, _ = sample_warehouse
+    copy = tmp_path / "wh.duckdb"
+    shutil.copyfile(warehouse, copy)
+    marts = "select count(*), sum(duration_seconds) from marts.fct_agent_status"
+    last_run = "select command, dbt_status, published, exit_status from raw.runs order by ended_at desc limit 1"
+
+    empty = cli("run", "--source", str(root / "archive"), "--warehouse", str(copy))
+    assert empty.returncode == 0, empty.stderr
+    assert "dbt build: skipped, nothing was loaded since the last build" in empty.stderr
+    assert query(copy, last_run) == [("run", None, True, 0)]
+    assert query(copy, marts) == query(warehouse, marts)
+
+    # an ingest on its own loads events the marts do not have yet: the next night builds
+    latest = "select record from raw.agent_events order by event_timestamp desc limit 1"
+    heartbeat = json.loads(query(copy, latest)[0][0]) | {
+        "EventId": "late-1",
+        "EventType": "HEART_BEAT",
+    }
+    late = write_object(tmp_path / "late/2026/11/03/10/a.gz", [heartbeat])
+    assert cli("ingest", "--source", str(late.parents[4]), "--warehouse", str(copy)).returncode == 0
+    built = cli("run", "--source", str(root / "archive"), "--warehouse", str(copy))
+    assert "dbt build: every model built and every test passed" in built.stderr, built.stderr
+    assert query(
+        copy, "select count(*) from staging.stg_agent_events where event_id = 'late-1'"
+    ) == [(1,)]
+    assert query(copy, last_run) == [("run", 0, True, 0)]
+
+    # and a changed project setting (the reporting time zone) builds again
+    env = {**os.environ, "REPORTING_TIMEZONE": "Europe/Paris"}
+    again = cli("run", "--source", str(root / "archive"), "--warehouse", str(copy), env=env)
+    assert "dbt build: every model built and every test passed" in again.stderr, again.stderr
+    assert (
+        "skipped"
+        in cli("run", "--source", str(root / "archive"), "--warehouse", str(copy), env=env).stderr
+    )

@@ -7,11 +7,13 @@ import io
 import re
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from ingest.parsing import _duplicate_key, parse_timestamp
+from ingest.publishing import clone_file
 from ingest.reading import Content, UnreadableObject, decompress
 from ingest.splitting import Piece, candidate_spans, json_error, split_strictly
 
@@ -181,3 +183,17 @@ def test_parse_timestamp(text: str, instant: datetime | None) -> None:
 )
 def test_duplicate_key(text: str, key: str | None) -> None:
     assert _duplicate_key(text) == key
+
+
+def test_a_clone_is_the_file_and_writing_to_it_leaves_the_original(tmp_path: Path) -> None:
+    original = bytes(range(256)) * 12_288  # 3 MiB
+    src, dst = tmp_path / "warehouse.duckdb", tmp_path / "warehouse.duckdb.building"
+    src.write_bytes(original)
+    method = clone_file(src, dst)
+    assert method in ("reflink", "copy")  # "copy" on ext4 and tmpfs, "reflink" on XFS or btrfs
+    assert dst.read_bytes() == original
+    with open(dst, "r+b") as building:
+        building.seek(2**20)
+        building.write(b"\0" * 4096)
+    assert src.read_bytes() == original
+    assert dst.read_bytes() == original[: 2**20] + b"\0" * 4096 + original[2**20 + 4096 :]

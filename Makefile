@@ -19,7 +19,7 @@ SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
 help: ## list the targets
 	@echo "make TARGET, with TARGET one of:"
-	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 setup: $(VENV)/.installed ## create .venv/ and install the pinned dependencies (the targets that need it run it first)
 

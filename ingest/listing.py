@@ -6,11 +6,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import fsspec
-import s3fs
 
 from ingest.config import S3_MAX_ATTEMPTS, S3_RETRY_MODE, S3FS_RETRIES
+
+if TYPE_CHECKING:
+    import s3fs
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class ObjectInfo:
 def open_filesystem(source: str) -> fsspec.AbstractFileSystem:
     """The filesystem behind a source: s3fs for s3:// URLs, the local disk otherwise."""
     if source.startswith("s3://"):
+        import s3fs  # imported for S3 sources only: it takes a second or two to import
+
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         retries = {"mode": S3_RETRY_MODE, "total_max_attempts": S3_MAX_ATTEMPTS}
         fs = s3fs.S3FileSystem(
@@ -41,7 +46,7 @@ def open_filesystem(source: str) -> fsspec.AbstractFileSystem:
 
 def list_objects(fs: fsspec.AbstractFileSystem, source: str) -> Iterator[ObjectInfo]:
     """Every object below the source, in key order, whatever the folder layout."""
-    if isinstance(fs, s3fs.S3FileSystem):
+    if source.startswith("s3://"):
         yield from _list_s3(fs, source)
     else:
         yield from _list_local(Path(source))

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from ingest.flattening import KEY, ArrowStream, configurations
-from ingest.parsing import SNAPSHOT
+from ingest.parsing import SNAPSHOT, json_structure
 
 # Events re-read at once while migrating (each keeps its two routing profiles in memory).
 MIGRATION_ROWS = 50_000
@@ -26,17 +26,8 @@ Insert = Callable[
 ]
 
 
-def _structure(dtype: pl.DataType) -> object:
-    """The json_transform structure of a Polars type of the event schema."""
-    if isinstance(dtype, pl.Struct):
-        return {f.name: _structure(f.dtype) for f in dtype.fields}
-    if isinstance(dtype, pl.List):
-        return [_structure(dtype.inner)]
-    return {pl.String: "VARCHAR", pl.Int32: "INTEGER"}[dtype]
-
-
 PROFILE_TYPE = dict(dict(SNAPSHOT)["Configuration"])["RoutingProfile"]
-PROFILE_STRUCTURE = json.dumps(_structure(PROFILE_TYPE))
+PROFILE_STRUCTURE = json.dumps(json_structure(PROFILE_TYPE))
 
 
 def is_old_layout(con: duckdb.DuckDBPyConnection) -> bool:
@@ -45,8 +36,8 @@ def is_old_layout(con: duckdb.DuckDBPyConnection) -> bool:
         "select count(*) from duckdb_columns() where database_name = current_database()"
         " and schema_name = 'raw' and table_name = 'agent_event_queues'"
         " and column_name = 'event_id'"
-    ).fetchone()
-    return bool(found and found[0])
+    ).fetchall()
+    return bool(found[0][0])
 
 
 def migrate_old_layout(con: duckdb.DuckDBPyConnection, schema_sql: str, insert: Insert) -> bool:
@@ -73,8 +64,8 @@ def migrate_old_layout(con: duckdb.DuckDBPyConnection, schema_sql: str, insert: 
 
 def _derive_configurations(con: duckdb.DuckDBPyConnection, insert: Insert) -> None:
     """Every stored event's configuration keys, and the configurations, from its record."""
-    last = con.execute("select max(rowid) from raw.agent_events").fetchone()
-    if last is None or last[0] is None:
+    last = con.execute("select max(rowid) from raw.agent_events").fetchall()[0][0]
+    if last is None:
         return
     paths = {
         snap: f"$.{name}.Configuration.RoutingProfile"
@@ -89,7 +80,7 @@ def _derive_configurations(con: duckdb.DuckDBPyConnection, insert: Insert) -> No
         f" json_transform(json_extract(record, '{paths['previous']}'), $s) as previous"
         " from raw.agent_events where rowid >= $a and rowid < $b order by rowid"
     )
-    for start in range(0, last[0] + 1, MIGRATION_ROWS):
+    for start in range(0, last + 1, MIGRATION_ROWS):
         params = {"s": PROFILE_STRUCTURE, "a": start, "b": start + MIGRATION_ROWS}
         chunk = pl.DataFrame(con.sql(sql, params=params))
         found = configurations(chunk)

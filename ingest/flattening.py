@@ -94,18 +94,36 @@ def configurations(profiles: pl.DataFrame) -> Configurations:
     this frame; the key itself is the MD5 of the canonical JSON of each distinct one, computed
     in Python, so it does not depend on Polars.
     """
-    stacked = pl.concat(
-        [profiles.select("source_object", "byte_offset", profile=pl.col(s)) for s in SNAPSHOTS]
-    ).with_columns(h0=pl.col("profile").hash(0), h1=pl.col("profile").hash(1))
-    distinct = stacked.filter(pl.col("profile").is_not_null()).unique(
-        ["h0", "h1"], keep="first", maintain_order=True
+    tokens = pl.concat(
+        [
+            profiles.select(
+                snap=pl.lit(n, dtype=pl.UInt8),
+                row=pl.int_range(pl.len(), dtype=pl.UInt32),
+                present=pl.col(snap).is_not_null(),
+                h0=pl.col(snap).hash(0),
+                h1=pl.col(snap).hash(1),
+            )
+            for n, snap in enumerate(SNAPSHOTS)
+        ]
     )
+    firsts = tokens.filter("present").unique(["h0", "h1"], keep="first", maintain_order=True)
+    distinct = pl.concat(
+        [
+            profiles.select("source_object", "byte_offset", profile=snap).gather(
+                firsts.filter(pl.col("snap") == n).get_column("row")
+            )
+            for n, snap in enumerate(SNAPSHOTS)
+        ]
+    ).with_columns(firsts.sort("snap", maintain_order=True).select("h0", "h1"))
     keys = [configuration_key(p) for p in distinct.get_column("profile").to_list()]
     distinct = distinct.with_columns(pl.Series(KEY, keys, dtype=pl.String))
-    looked_up = stacked.join(
-        distinct.select("h0", "h1", KEY), on=["h0", "h1"], how="left", maintain_order="left"
-    ).select(pl.when(pl.col("profile").is_not_null()).then(pl.col(KEY)))
-    keyed = looked_up.to_series()
+    keyed = (
+        tokens.join(
+            distinct.select("h0", "h1", KEY), on=["h0", "h1"], how="left", maintain_order="left"
+        )
+        .select(pl.when("present").then(pl.col(KEY)))
+        .to_series()
+    )
     rows = profiles.height
     chosen = distinct.unique(KEY, keep="first", maintain_order=True)
     return Configurations(

@@ -80,7 +80,7 @@ fuzz: setup ## property-based fuzzing of the ingest on random inputs for FUZZ_SE
 	  HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz.py || exit 1; \
 	done
 
-bench: setup ## the ingest against DuckDB's read_json (EVENTS=500000 by default)
+bench: setup ## the ingest against read_json auto and a DuckDB-SQL load of the same tables (EVENTS=500000 by default)
 	$(BIN)/python -m ingest.bench $(if $(EVENTS),--events $(EVENTS),)
 
 bench-nightly: setup ## one night on DAYS (8) of AGENTS (100) beside the same night on 1 day; WORK=dir for the warehouses

@@ -41,7 +41,7 @@ class Settings:
 
     source: str
     warehouse: Path
-    batch_bytes: int = 16 * 2**20
+    batch_bytes: int = 8 * 2**20
     batch_objects: int = 1_000
     commit_records: int = RAW_ROW_GROUP_ROWS
     read_threads: int = 4

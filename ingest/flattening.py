@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,11 +18,38 @@ JSON_TEXT = pl.Extension("arrow.json", pl.String)
 
 
 @dataclass(frozen=True)
+class ArrowStream:
+    """A frame as DuckDB scans it: through the Arrow C stream interface, without pyarrow."""
+
+    frame: pl.DataFrame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        """The frame's Arrow C stream capsule."""
+        return self.frame.__arrow_c_stream__(requested_schema)
+
+
+# The key of a routing-profile configuration: the MD5 of its canonical JSON (see configuration_key).
+KEY = "routing_profile_configuration_key"
+
+
+@dataclass(frozen=True)
+class Configurations:
+    """Distinct routing-profile configurations, their channels and queues, and each event's keys."""
+
+    current_keys: pl.Series
+    previous_keys: pl.Series
+    configurations: pl.DataFrame
+    concurrency: pl.DataFrame
+    queues: pl.DataFrame
+
+
+@dataclass(frozen=True)
 class RawFrames:
-    """One frame per raw table: events and their contacts, concurrency and queues."""
+    """One frame per raw table: events, contacts, and the configurations with their children."""
 
     events: pl.DataFrame
     contacts: pl.DataFrame
+    configurations: pl.DataFrame
     concurrency: pl.DataFrame
     queues: pl.DataFrame
     unreadable_timestamps: int = 0
@@ -29,16 +58,118 @@ class RawFrames:
 def flatten(nested: pl.DataFrame) -> RawFrames:
     """The raw tables' rows for parsed events."""
     base = nested.lazy().with_columns(event_id=pl.col("EventId"))
-    frames = pl.collect_all(
+    events, contacts, unreadable = pl.collect_all(
         [
             _events(base),
             pl.concat([_contacts(base, snap) for snap in SNAPSHOTS]),
-            pl.concat([_concurrency(base, snap) for snap in SNAPSHOTS]),
-            pl.concat([_queues(base, snap) for snap in SNAPSHOTS]),
             _unreadable_timestamps(base),
         ]
     )
-    return RawFrames(*frames[:4], unreadable_timestamps=frames[4].item())
+    profiles = nested.select(
+        "source_object",
+        "byte_offset",
+        current=_profile("current"),
+        previous=_profile("previous"),
+    )
+    found = configurations(profiles)
+    events = events.with_columns(
+        found.current_keys.alias(f"current_{KEY}"), found.previous_keys.alias(f"previous_{KEY}")
+    )
+    return RawFrames(
+        events,
+        contacts,
+        found.configurations,
+        found.concurrency,
+        found.queues,
+        unreadable_timestamps=unreadable.item(),
+    )
+
+
+def configurations(profiles: pl.DataFrame) -> Configurations:
+    """The distinct configurations among snapshots' routing profiles, and each snapshot's key.
+
+    `profiles` has a routing-profile struct per event in `current` and `previous`, and the
+    event's `source_object` and `byte_offset` (where a configuration was first seen). Equal
+    profiles are found by a 128-bit hash of the struct (two seeds of Polars' hash), only within
+    this frame; the key itself is the MD5 of the canonical JSON of each distinct one, computed
+    in Python, so it does not depend on Polars.
+    """
+    tokens = pl.concat(
+        [
+            profiles.select(
+                snap=pl.lit(n, dtype=pl.UInt8),
+                row=pl.int_range(pl.len(), dtype=pl.UInt32),
+                present=pl.col(snap).is_not_null(),
+                h0=pl.col(snap).hash(0),
+                h1=pl.col(snap).hash(1),
+            )
+            for n, snap in enumerate(SNAPSHOTS)
+        ]
+    )
+    firsts = tokens.filter("present").unique(["h0", "h1"], keep="first", maintain_order=True)
+    distinct = pl.concat(
+        [
+            profiles.select("source_object", "byte_offset", profile=snap).gather(
+                firsts.filter(pl.col("snap") == n).get_column("row")
+            )
+            for n, snap in enumerate(SNAPSHOTS)
+        ]
+    ).with_columns(firsts.sort("snap", maintain_order=True).select("h0", "h1"))
+    keys = [configuration_key(p) for p in distinct.get_column("profile").to_list()]
+    distinct = distinct.with_columns(pl.Series(KEY, keys, dtype=pl.String))
+    keyed = (
+        tokens.join(
+            distinct.select("h0", "h1", KEY), on=["h0", "h1"], how="left", maintain_order="left"
+        )
+        .select(pl.when("present").then(pl.col(KEY)))
+        .to_series()
+    )
+    rows = profiles.height
+    chosen = distinct.unique(KEY, keep="first", maintain_order=True)
+    return Configurations(
+        current_keys=keyed.slice(0, rows),
+        previous_keys=keyed.slice(rows, rows),
+        configurations=chosen.select(
+            KEY,
+            routing_profile_arn=pl.col("profile").struct.field("ARN"),
+            routing_profile_name=pl.col("profile").struct.field("Name"),
+            first_source_object="source_object",
+            first_byte_offset="byte_offset",
+        ),
+        concurrency=_concurrency(chosen),
+        queues=_queues(chosen),
+    )
+
+
+def configuration_key(profile: dict) -> str:
+    """The MD5 (hex) of a routing profile's canonical JSON: exactly the fields stored for it.
+
+    The canonical form is a JSON array in a fixed order (ARN, Name, concurrency as
+    [channel, available, maximum] per channel, the default outbound queue and the inbound
+    queues as [ARN, Name, Channels]), list entries that are null left out as they are not
+    stored, written by Python's json with ASCII escapes and no spaces: the same key in every
+    run, whatever Polars' version.
+    """
+    canonical = [
+        profile["ARN"],
+        profile["Name"],
+        [
+            [slot["Channel"], slot["AvailableSlots"], slot["MaximumSlots"]]
+            for slot in profile["Concurrency"] or ()
+            if slot is not None
+        ],
+        _canonical_queue(profile["DefaultOutboundQueue"]),
+        [_canonical_queue(q) for q in profile["InboundQueues"] or () if q is not None],
+    ]
+    text = json.dumps(canonical, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.md5(text.encode("ascii"), usedforsecurity=False).hexdigest()
+
+
+def _canonical_queue(queue: dict | None) -> list | None:
+    """A queue as [ARN, Name, Channels] (None when the profile has none)."""
+    if queue is None:
+        return None
+    return [queue["ARN"], queue["Name"], queue["Channels"]]
 
 
 def _ts(expr: pl.Expr) -> pl.Expr:
@@ -169,43 +300,38 @@ def _profile(snap: str) -> pl.Expr:
     return pl.col(SNAPSHOTS[snap]).struct.field("Configuration").struct.field("RoutingProfile")
 
 
-def _concurrency(base: pl.LazyFrame, snap: str) -> pl.LazyFrame:
-    """One row per channel of a snapshot's routing-profile concurrency."""
-    rows = _exploded(base, snap, _profile(snap).struct.field("Concurrency"))
+def _configuration_items(chosen: pl.DataFrame, items: pl.Expr) -> pl.DataFrame:
+    """One row per non-null element of a list in each configuration, with its key."""
+    return chosen.select(KEY, item=items).explode("item").filter(pl.col("item").is_not_null())
+
+
+def _concurrency(chosen: pl.DataFrame) -> pl.DataFrame:
+    """One row per channel of each configuration's concurrency."""
+    rows = _configuration_items(chosen, pl.col("profile").struct.field("Concurrency"))
     slot = pl.col("item")
     return rows.select(
-        "event_id",
-        "snapshot",
+        KEY,
         channel=slot.struct.field("Channel"),
         available_slots=slot.struct.field("AvailableSlots"),
         maximum_slots=slot.struct.field("MaximumSlots"),
-        source_object="source_object",
-        byte_offset="byte_offset",
     )
 
 
-def _queues(base: pl.LazyFrame, snap: str) -> pl.LazyFrame:
-    """One row per inbound queue and one for the default outbound queue of a snapshot."""
-    profile = _profile(snap)
-    inbound = _exploded(base, snap, profile.struct.field("InboundQueues")).with_columns(
+def _queues(chosen: pl.DataFrame) -> pl.DataFrame:
+    """One row per inbound queue and one for the default outbound queue of each configuration."""
+    profile = pl.col("profile")
+    inbound = _configuration_items(chosen, profile.struct.field("InboundQueues")).with_columns(
         is_default_outbound=pl.lit(False)
     )
     outbound = (
-        base.select(*KEYS, item=profile.struct.field("DefaultOutboundQueue"))
+        chosen.select(KEY, item=profile.struct.field("DefaultOutboundQueue"))
         .filter(pl.col("item").is_not_null())
-        .with_columns(snapshot=pl.lit(snap), is_default_outbound=pl.lit(True))
+        .with_columns(is_default_outbound=pl.lit(True))
     )
-    columns = dict(
+    return pl.concat([inbound, outbound]).select(
+        KEY,
         queue_arn=pl.col("item").struct.field("ARN"),
         queue_name=pl.col("item").struct.field("Name"),
         channels=pl.col("item").struct.field("Channels"),
+        is_default_outbound="is_default_outbound",
     )
-    order = [
-        "event_id",
-        "snapshot",
-        *columns,
-        "is_default_outbound",
-        "source_object",
-        "byte_offset",
-    ]
-    return pl.concat([frame.with_columns(**columns).select(order) for frame in (inbound, outbound)])

@@ -16,13 +16,14 @@ import duckdb
 import polars as pl
 
 from ingest.config import INGEST_DUCKDB_CONFIG, RAW_ROW_GROUP_ROWS
-from ingest.flattening import RawFrames
+from ingest.flattening import KEY, ArrowStream, RawFrames
+from ingest.migration import migrate_old_layout
 from ingest.parsing import Rejection
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
-TABLES = {
-    "events": "raw.agent_events",
-    "contacts": "raw.agent_event_contacts",
+TABLES = {"events": "raw.agent_events", "contacts": "raw.agent_event_contacts"}
+# The children of a routing-profile configuration, written once per configuration key.
+CONFIGURATION_CHILDREN = {
     "concurrency": "raw.agent_event_concurrency",
     "queues": "raw.agent_event_queues",
 }
@@ -48,6 +49,7 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     path = str(warehouse).replace("'", "''")
     con.execute(f"attach '{path}' as warehouse (row_group_size {RAW_ROW_GROUP_ROWS})")
     con.execute("use warehouse")
+    migrate_old_layout(con, SCHEMA_SQL.read_text(), insert_new_configurations)
     con.execute(SCHEMA_SQL.read_text())
     return con
 
@@ -58,17 +60,6 @@ def loaded_objects(con: duckdb.DuckDBPyConnection) -> dict[str, LoadedObject]:
         "select source_object, size_bytes, etag, md5, records, rejected from raw.ingested_objects"
     ).fetchall()
     return {row[0]: LoadedObject(*row) for row in rows}
-
-
-@dataclass(frozen=True)
-class ArrowStream:
-    """A frame as DuckDB scans it: through the Arrow C stream interface, without pyarrow."""
-
-    frame: pl.DataFrame
-
-    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
-        """The frame's Arrow C stream capsule."""
-        return self.frame.__arrow_c_stream__(requested_schema)
 
 
 def load(
@@ -86,12 +77,61 @@ def load(
             stamp = ", $at::timestamptz as ingested_at" if name == "events" else ""
             sql = f"insert into {table} by name select *{stamp} from incoming"
             _execute_on(con, rows, sql, {"at": ingested_at} if stamp else None)
+        insert_new_configurations(con, *_configurations_of(frames), ingested_at)
         _insert_new_rejections(con, _rejection_frame(rejections, ingested_at))
         _upsert_manifest(con, manifest, ingested_at)
         con.commit()
     except BaseException:
         con.rollback()
         raise
+
+
+def _configurations_of(frames: list[RawFrames]) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """The configurations of several batches, each key once, with the rows of its first batch."""
+    seen: set[str] = set()
+    configurations, children = [], {name: [] for name in CONFIGURATION_CHILDREN}
+    for frame in frames:
+        fresh = frame.configurations.filter(~pl.col(KEY).is_in(list(seen)))
+        keys = fresh.get_column(KEY)
+        configurations.append(fresh)
+        for name, rows in children.items():
+            rows.append(getattr(frame, name).filter(pl.col(KEY).is_in(keys.implode())))
+        seen.update(keys.to_list())
+    return pl.concat(configurations), {name: pl.concat(rows) for name, rows in children.items()}
+
+
+def insert_new_configurations(
+    con: duckdb.DuckDBPyConnection,
+    configurations: pl.DataFrame,
+    children: dict[str, pl.DataFrame],
+    at: datetime,
+) -> None:
+    """Store the configurations whose key is not stored yet, with their channels and queues.
+
+    Runs inside the caller's transaction, so a configuration and its rows go in together, once:
+    a key seen again (in this load, a re-run or a Firehose duplicate) writes nothing.
+    """
+    configurations = configurations.unique(KEY, keep="first", maintain_order=True)
+    if configurations.is_empty():
+        return
+    con.register("incoming", ArrowStream(configurations.select(KEY)))
+    try:
+        stored = con.execute(
+            f"select {KEY} from incoming where {KEY} in"
+            f" (select {KEY} from raw.routing_profile_configurations)"
+        ).fetchall()
+    finally:
+        con.unregister("incoming")
+    new = configurations.filter(~pl.col(KEY).is_in([row[0] for row in stored]))
+    if "first_ingested_at" not in new.columns:
+        new = new.with_columns(first_ingested_at=pl.lit(at, dtype=pl.Datetime("us", "UTC")))
+    _execute_on(
+        con, new, "insert into raw.routing_profile_configurations by name select * from incoming"
+    )
+    keys = new.get_column(KEY)
+    for name, table in CONFIGURATION_CHILDREN.items():
+        rows = children[name].filter(pl.col(KEY).is_in(keys.implode()))
+        _execute_on(con, rows, f"insert into {table} by name select * from incoming")
 
 
 def _insert_new_rejections(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:

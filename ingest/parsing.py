@@ -110,6 +110,15 @@ def duckdb_type(dtype: pl.DataType) -> str:
 DUCKDB_COLUMNS = {name: duckdb_type(dtype) for name, dtype in EVENT_SCHEMA.items()}
 
 
+def json_structure(dtype: pl.DataType) -> object:
+    """The structure that DuckDB's json_transform takes for a Polars type of the event schema."""
+    if isinstance(dtype, pl.Struct):
+        return {f.name: json_structure(f.dtype) for f in dtype.fields}
+    if isinstance(dtype, pl.List):
+        return [json_structure(dtype.inner)]
+    return {pl.String: "VARCHAR", pl.Int32: "INTEGER"}[dtype]
+
+
 @dataclass(frozen=True)
 class Rejection:
     """A record or object that could not be loaded, with where it was and why."""

@@ -57,6 +57,8 @@ create table if not exists raw.agent_events (
     previous_routing_profile_arn varchar,
     previous_routing_profile_name varchar,
     previous_contact_count integer,
+    current_routing_profile_configuration_key varchar,
+    previous_routing_profile_configuration_key varchar,
     source_object varchar not null,
     byte_offset bigint not null,
     ingested_at timestamptz not null,
@@ -82,25 +84,30 @@ create table if not exists raw.agent_event_contacts (
     byte_offset bigint not null
 );
 
+-- Routing-profile configurations, stored once each: the key is the MD5 of the configuration's
+-- canonical JSON (ingest/flattening.py, configuration_key); events reference it.
+create table if not exists raw.routing_profile_configurations (
+    routing_profile_configuration_key varchar primary key,
+    routing_profile_arn varchar,
+    routing_profile_name varchar,
+    first_source_object varchar not null,
+    first_byte_offset bigint not null,
+    first_ingested_at timestamptz not null
+);
+
 create table if not exists raw.agent_event_concurrency (
-    event_id varchar not null,
-    snapshot varchar not null,
+    routing_profile_configuration_key varchar not null,
     channel varchar,
     available_slots integer,
-    maximum_slots integer,
-    source_object varchar not null,
-    byte_offset bigint not null
+    maximum_slots integer
 );
 
 create table if not exists raw.agent_event_queues (
-    event_id varchar not null,
-    snapshot varchar not null,
+    routing_profile_configuration_key varchar not null,
     queue_arn varchar,
     queue_name varchar,
     channels varchar[],
-    is_default_outbound boolean not null,
-    source_object varchar not null,
-    byte_offset bigint not null
+    is_default_outbound boolean not null
 );
 
 create table if not exists raw.ingested_objects (
@@ -151,3 +158,5 @@ alter table raw.runs add column if not exists error varchar;
 -- built from: a run that finds both unchanged since the last successful build skips dbt.
 alter table raw.runs add column if not exists dbt_fingerprint varchar;
 alter table raw.runs add column if not exists raw_state varchar;
+alter table raw.agent_events add column if not exists current_routing_profile_configuration_key varchar;
+alter table raw.agent_events add column if not exists previous_routing_profile_configuration_key varchar;

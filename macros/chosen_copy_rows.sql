@@ -1,4 +1,4 @@
-{#- The rows of a raw child table (contacts, concurrency, queues) that belong to the chosen
+{#- The rows of a raw child table of events (contacts) that belong to the chosen
     copy of their event in stg_agent_events: a copy is identified by its source_object and
     byte_offset, so the children of the other Firehose copies are dropped. -#}
 {% macro chosen_copy_rows(table_name) %}

@@ -108,6 +108,7 @@ def counts(warehouse: Path) -> dict[str, int]:
     tables = [
         "agent_events",
         "agent_event_contacts",
+        "routing_profile_configurations",
         "agent_event_concurrency",
         "agent_event_queues",
         "ingested_objects",

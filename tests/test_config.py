@@ -24,7 +24,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     ("env", "expected"),
     [
         ({}, {}),
-        ({"INGEST_BATCH_MB": "8"}, {"batch_bytes": 8 * 2**20}),
+        ({"INGEST_BATCH_MB": "16"}, {"batch_bytes": 16 * 2**20}),
         ({"INGEST_BATCH_OBJECTS": "1"}, {"batch_objects": 1}),
         ({"INGEST_COMMIT_RECORDS": " 500 "}, {"commit_records": 500}),
         ({"INGEST_THREADS": "2"}, {"read_threads": 2}),

@@ -72,27 +72,47 @@ def test_clean_real_samples_load_with_their_values(tmp_path: Path) -> None:
         " from raw.agent_events where source_object like '%sample-1.json'",
     )
     assert heartbeat == [("Lunch", datetime(2019, 8, 13, 20, 58, 0, 4000, tzinfo=UTC), "Offline")]
+    sample = (
+        "select {} from raw.agent_events e join raw.{} c"
+        " on c.routing_profile_configuration_key = e.{}_routing_profile_configuration_key"
+        " where e.source_object like '%sample-1.json'"
+    )
     assert query(
         wh,
-        "select snapshot, channel, available_slots, maximum_slots from raw.agent_event_concurrency"
-        " where source_object like '%sample-1.json' order by snapshot, channel",
-    ) == [
-        ("current", "CHAT", 3, 3),
-        ("current", "VOICE", 1, 1),
-        ("previous", "CHAT", 3, 3),
-        ("previous", "VOICE", 1, 1),
-    ]
+        sample.format(
+            "channel, available_slots, maximum_slots", "agent_event_concurrency", "current"
+        )
+        + " order by channel",
+    ) == [("CHAT", 3, 3), ("VOICE", 1, 1)]
+    assert query(
+        wh,
+        sample.format(
+            "channel, available_slots, maximum_slots", "agent_event_concurrency", "previous"
+        )
+        + " order by channel",
+    ) == [("CHAT", 3, 3), ("VOICE", 1, 1)]
     queues = query(
         wh,
-        "select queue_name, channels, is_default_outbound from raw.agent_event_queues"
-        " where source_object like '%sample-1.json' and snapshot = 'current'"
-        " order by is_default_outbound, queue_name nulls first",
+        sample.format("queue_name, channels, is_default_outbound", "agent_event_queues", "current")
+        + " order by is_default_outbound, queue_name nulls first",
     )
     assert queues == [
         (None, ["VOICE", "CHAT"], False),
         ("Omni-channel-queue", ["CHAT", "VOICE"], False),
         ("OutboundQueue", ["VOICE"], True),
     ]
+    # both documentation samples of that agent have the same configuration: stored once
+    assert query(
+        wh,
+        "select count(distinct current_routing_profile_configuration_key), count(*)"
+        " from raw.agent_events where source_object like '%sample-_.json'",
+    ) == [(1, 2)]
+    assert query(
+        wh,
+        "select count(*) from raw.agent_event_queues q join raw.agent_events e"
+        " on q.routing_profile_configuration_key = e.current_routing_profile_configuration_key"
+        " where e.source_object like '%sample-2.json'",
+    ) == [(3,)]
     stored = query(
         wh,
         "select record, typeof(record) from raw.agent_events where source_object like '%acw-2.json'",

@@ -6,7 +6,12 @@
 with
 
 events as (
-    select event_id, agent_arn, event_timestamp, current_routing_profile_arn
+    select
+        event_id,
+        agent_arn,
+        event_timestamp,
+        current_routing_profile_arn,
+        current_routing_profile_configuration_key
     from {{ ref('stg_agent_events') }}
     where event_type <> 'HEART_BEAT'
 ),
@@ -48,7 +53,7 @@ contact_kinds as (
 
 slots as (
     select
-        event_id,
+        routing_profile_configuration_key,
         max(maximum_slots - available_slots) filter (where channel = 'VOICE') as voice_active_slots,
         max(maximum_slots) filter (where channel = 'VOICE') as voice_max_slots,
         max(maximum_slots - available_slots) filter (where channel = 'CHAT') as chat_active_slots,
@@ -57,8 +62,7 @@ slots as (
             as task_active_slots,
         max(maximum_slots) filter (where channel in ('TASK', 'TASKS')) as task_max_slots
     from {{ ref('stg_agent_event_concurrency') }}
-    where snapshot = 'current'
-    group by event_id
+    group by routing_profile_configuration_key
 ),
 
 final as (
@@ -82,7 +86,9 @@ final as (
         slots.task_max_slots
     from events
     left join contact_kinds on events.event_id = contact_kinds.event_id
-    left join slots on events.event_id = slots.event_id
+    left join slots
+        on events.current_routing_profile_configuration_key
+        = slots.routing_profile_configuration_key
 )
 
 select * from final

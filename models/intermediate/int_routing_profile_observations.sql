@@ -4,27 +4,32 @@
 with
 
 events as (
-    select event_id, event_timestamp, current_routing_profile_arn, current_routing_profile_name
+    select
+        event_id,
+        event_timestamp,
+        current_routing_profile_arn,
+        current_routing_profile_name,
+        current_routing_profile_configuration_key
     from {{ ref('stg_agent_events') }}
     where current_routing_profile_arn is not null
 ),
 
 concurrency as (
     select
-        event_id,
+        routing_profile_configuration_key,
         max(maximum_slots) filter (where channel = 'VOICE') as voice_max_slots,
         max(maximum_slots) filter (where channel = 'CHAT') as chat_max_slots,
         max(maximum_slots) filter (where channel in ('TASK', 'TASKS')) as task_max_slots,
         list(channel || '=' || coalesce(maximum_slots::varchar, '') order by channel)
             as channel_max_slots
     from {{ ref('stg_agent_event_concurrency') }}
-    where snapshot = 'current' and channel is not null
-    group by event_id
+    where channel is not null
+    group by routing_profile_configuration_key
 ),
 
-current_queues as (
+configuration_queues as (
     select
-        event_id,
+        routing_profile_configuration_key,
         queue_arn,
         is_default_outbound,
         -- the agent's own queue (Name null) is listed per agent, not part of the profile
@@ -34,17 +39,16 @@ current_queues as (
             and queue_arn not like '%/queue/agent/%'
         ) as is_profile_inbound_queue
     from {{ ref('stg_agent_event_queues') }}
-    where snapshot = 'current'
 ),
 
 queues as (
     select
-        event_id,
+        routing_profile_configuration_key,
         max(queue_arn) filter (where is_default_outbound) as default_outbound_queue_arn,
         list(distinct queue_arn order by queue_arn) filter (where is_profile_inbound_queue)
             as inbound_queue_arns
-    from current_queues
-    group by event_id
+    from configuration_queues
+    group by routing_profile_configuration_key
 ),
 
 joined as (
@@ -60,8 +64,12 @@ joined as (
         queues.default_outbound_queue_arn,
         coalesce(queues.inbound_queue_arns, []::varchar[]) as inbound_queue_arns
     from events
-    left join concurrency on events.event_id = concurrency.event_id
-    left join queues on events.event_id = queues.event_id
+    left join concurrency
+        on events.current_routing_profile_configuration_key
+        = concurrency.routing_profile_configuration_key
+    left join queues
+        on events.current_routing_profile_configuration_key
+        = queues.routing_profile_configuration_key
 ),
 
 final as (

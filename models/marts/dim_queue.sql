@@ -4,15 +4,28 @@
 with
 
 routing_profile_queues as (
+    -- the queues of both snapshots' routing-profile configurations, per event
     select
         queues.queue_arn,
         queues.queue_name,
         queues.channels,
         events.event_timestamp as observed_at,
         events.event_id
-    from {{ ref('stg_agent_event_queues') }} as queues
-    inner join {{ ref('stg_agent_events') }} as events
-        on queues.event_id = events.event_id
+    from {{ ref('stg_agent_events') }} as events
+    inner join {{ ref('stg_agent_event_queues') }} as queues
+        on events.current_routing_profile_configuration_key
+        = queues.routing_profile_configuration_key
+    union all
+    select
+        queues.queue_arn,
+        queues.queue_name,
+        queues.channels,
+        events.event_timestamp as observed_at,
+        events.event_id
+    from {{ ref('stg_agent_events') }} as events
+    inner join {{ ref('stg_agent_event_queues') }} as queues
+        on events.previous_routing_profile_configuration_key
+        = queues.routing_profile_configuration_key
 ),
 
 contact_queues as (

@@ -1,15 +1,15 @@
--- One row per channel of a snapshot's routing profile, chosen copy of each event only.
+-- One row per channel of a routing-profile configuration's concurrency (stored once per
+-- configuration; events reference it by key).
 
 with
 
 concurrency as (
-    {{ chosen_copy_rows('agent_event_concurrency') }}
+    select * from {{ source('connect', 'agent_event_concurrency') }}
 ),
 
 final as (
     select
-        event_id,
-        snapshot,
+        routing_profile_configuration_key,
         upper(channel) as channel,
         available_slots,
         maximum_slots

@@ -1,16 +1,15 @@
--- One row per inbound or default-outbound queue of a snapshot's routing profile,
--- chosen copy of each event only.
+-- One row per inbound or default-outbound queue of a routing-profile configuration
+-- (stored once per configuration; events reference it by key).
 
 with
 
 queues as (
-    {{ chosen_copy_rows('agent_event_queues') }}
+    select * from {{ source('connect', 'agent_event_queues') }}
 ),
 
 final as (
     select
-        event_id,
-        snapshot,
+        routing_profile_configuration_key,
         queue_arn,
         queue_name,
         channels,

@@ -106,6 +106,8 @@ final as (
         previous_routing_profile_arn,
         previous_routing_profile_name,
         previous_contact_count,
+        current_routing_profile_configuration_key,
+        previous_routing_profile_configuration_key,
         source_object,
         byte_offset,
         ingested_at,

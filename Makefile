@@ -15,7 +15,7 @@ export SOURCE WAREHOUSE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: help setup run ingest build report sample sql test test-fast test-browser lint fuzz bench bench-nightly docs docs-static clean
+.PHONY: help setup run ingest build verify report sample sql test test-fast test-browser lint fuzz bench bench-nightly docs docs-static clean
 
 help: ## list the targets
 	@echo "make TARGET, with TARGET one of:"
@@ -46,6 +46,9 @@ ingest: setup ## ingest only
 
 build: setup ## dbt build only
 	$(BIN)/connect-warehouse build --warehouse "$(WAREHOUSE)"
+
+verify: setup ## every dbt data test over all history, read-only (weekly; the nightly build tests its look-back window)
+	$(BIN)/connect-warehouse verify --warehouse "$(WAREHOUSE)"
 
 report: setup ## the HTML report, one page a day, in warehouse/report/ (DAY=YYYY-MM-DD for one, OUT=dir)
 	$(BIN)/connect-warehouse report --warehouse "$(WAREHOUSE)" $(if $(DAY),--day "$(DAY)",) $(if $(OUT),--out "$(OUT)",)

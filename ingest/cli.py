@@ -24,7 +24,7 @@ from ingest.report import (
     reporting_timezone,
     write_report,
 )
-from ingest.transform import DbtResult, dbt
+from ingest.transform import DbtResult, dbt, dbt_verify
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
@@ -180,6 +180,26 @@ def run(
     """The nightly job: ingest, then dbt build, published atomically."""
     settings = _settings(source, warehouse)
     _nightly(settings, ingest=True, build=True, full_refresh=full_refresh)
+
+
+@app.command()
+def verify(warehouse: WarehouseOpt = None) -> None:
+    """Run every dbt data test over all history (weekly), reading the warehouse read-only."""
+    settings = _settings(None, warehouse)
+    if not settings.warehouse.exists():
+        console.print(f"not verified: {settings.warehouse} does not exist", markup=False)
+        raise typer.Exit(1)
+    result = dbt_verify(settings.warehouse)
+    if result.status == 0:
+        console.print("dbt test (all history): every test passed")
+        raise typer.Exit(0)
+    console.print(
+        f"dbt test (all history) failed (exit {result.status}): "
+        f"{len(result.tests_failed)} tests failed"
+    )
+    for name in result.tests_failed[:MAX_SHOWN]:
+        console.print(f"  {name}", markup=False)
+    raise typer.Exit(1)
 
 
 def _print_report(out: Path, pages: int) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 from ingest.config import PROJECT_ROOT
 
 RUN_RESULTS = PROJECT_ROOT / "target" / "run_results.json"
+# verify's own target folder, so that it can run beside a nightly build
+VERIFY_TARGET = PROJECT_ROOT / "target" / "verify"
 PR_SET_PDEATHSIG = 1
 # What the marts are made of besides the raw tables: the project's files, and the environment
 # variables its dbt_project.yml and profiles.yml read.
@@ -37,10 +39,14 @@ class DbtResult:
         return not self.models_not_built and self.status in (0, 1)
 
 
-def dbt(command: list[str], warehouse: Path) -> int:
-    """Run one dbt command against the warehouse file; its exit status."""
+def dbt(command: list[str], warehouse: Path, read_only: bool = False) -> int:
+    """Run one dbt command against the warehouse file; its exit status. read_only opens the
+    file read-only (profiles.yml: WAREHOUSE_ACCESS_MODE), as a reader: never blocked, never
+    blocking the nightly job, and unable to change the warehouse."""
     executable = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "WAREHOUSE": str(warehouse.resolve())}
+    if read_only:
+        env["WAREHOUSE_ACCESS_MODE"] = "read_only"
     project = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     args = [str(executable), *command, *project]
     return subprocess.run(args, env=env, check=False, preexec_fn=_die_with_parent).returncode
@@ -68,12 +74,27 @@ def project_fingerprint() -> str:
 
 
 def dbt_build(warehouse: Path, full_refresh: bool = False) -> DbtResult:
-    """Build every model and run every test."""
+    """Build every model and run every test (the data tests on the look-back window)."""
     RUN_RESULTS.unlink(missing_ok=True)
     status = dbt(["build", *(["--full-refresh"] if full_refresh else [])], warehouse)
-    if not RUN_RESULTS.exists():
+    return _result(status)
+
+
+def dbt_verify(warehouse: Path) -> DbtResult:
+    """Run every data test over all history (var test_all_history), reading the warehouse
+    read-only: the weekly check beside the nightly build's window."""
+    run_results = VERIFY_TARGET / "run_results.json"
+    run_results.unlink(missing_ok=True)
+    command = ["test", "--select", "test_type:data", "--vars", "{test_all_history: true}"]
+    command += ["--target-path", str(VERIFY_TARGET)]
+    return _result(dbt(command, warehouse, read_only=True), run_results)
+
+
+def _result(status: int, run_results: Path = RUN_RESULTS) -> DbtResult:
+    """What run_results.json says did not pass."""
+    if not run_results.exists():
         return DbtResult(status, ["(dbt did not run)"], [])
-    results = json.loads(RUN_RESULTS.read_text())["results"]
+    results = json.loads(run_results.read_text())["results"]
     not_built = [
         r["unique_id"]
         for r in results

@@ -9,3 +9,38 @@
         from {{ this }}
     )
 {%- endmacro %}
+
+
+{#- For an incremental model of whole reporting days (var `reporting_timezone`): a one-row
+    query of the first day it rebuilds, `first_day`, and that day's start, `first_day_start`
+    (a timestamptz). The window starts `lookback_days` before the latest stored
+    `date_column`; the first day is the earliest local day of any row of `segments`
+    (started_at, ended_at) that ends inside that window (or is still open, when
+    include_open), and never after the window's own first day: a segment closed tonight
+    after a long open stretch pulls the rebuild back to its first day. -#}
+{% macro first_rebuilt_day(date_column, segments, include_open=false) -%}
+    {%- set tz = "'" ~ var('reporting_timezone') ~ "'" -%}
+    with stored_window as (
+        select
+            timezone({{ tz }}, (max({{ date_column }}) - {{ var('lookback_days') }})::timestamp)
+                as window_start
+        from {{ this }}
+    ),
+
+    first_day as (
+        select
+            coalesce(
+                least(
+                    min(timezone({{ tz }}, started_at)::date),
+                    (select timezone({{ tz }}, stored_window.window_start)::date from stored_window)
+                ),
+                '-infinity'::date
+            ) as first_day
+        from {{ segments }}
+        where {% if include_open %}ended_at is null or {% endif -%}
+            ended_at >= (select stored_window.window_start from stored_window)
+    )
+
+    select first_day, timezone({{ tz }}, first_day::timestamp) as first_day_start
+    from first_day
+{%- endmacro %}

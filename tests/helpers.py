@@ -127,6 +127,9 @@ MARTS = (  # every mart, in the comparisons of night-by-night and full-refresh b
     "fct_agent_sessions",
     "fct_agent_activity",
     "agg_agent_activity_15m",
+    "dq_event_gaps",
+    "dq_hourly_arrivals",
+    "dq_duplicates_daily",
 )
 
 

@@ -6,8 +6,43 @@
 -- HEART_BEATs prove nothing (they go on for up to an hour after logout) and Offline
 -- STATE_CHANGEs leave the state as it was. A session can end without a LOGOUT (closed
 -- browser): when the next event is a LOGIN, the stretch before it is not a session.
+--
+-- Incremental (a table, delete+insert on event_id; it feeds the dq_* marts): the events
+-- within `lookback_days` of the latest stored one are sequenced again, after each agent's
+-- last stored event before the window (re-emitted: its next event may be a late one), whose
+-- logged-in state carries over.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+    )
+}}
 
 with
+
+{% if is_incremental() %}
+stored_before_window as (
+    select
+        event_id,
+        agent_arn,
+        agent_id,
+        username,
+        event_type,
+        event_timestamp,
+        status_name,
+        status_type,
+        is_logged_in as session_marker
+    from {{ this }}
+    -- the agent's last event before the window: its next one is in the window, or none
+    where event_timestamp < {{ lookback_window_start('event_timestamp') }}
+        and (
+            next_event_at is null
+            or next_event_at >= {{ lookback_window_start('event_timestamp') }}
+        )
+),
+{% endif %}
 
 events as (
     select
@@ -23,9 +58,12 @@ events as (
             case when lower(current_status_name) = 'offline' then 'OFFLINE' end
         ) as status_type
     from {{ ref('stg_agent_events') }}
+    {% if is_incremental() %}
+    where event_timestamp >= {{ lookback_window_start('event_timestamp') }}
+    {% endif %}
 ),
 
-session_markers as (
+window_markers as (
     select
         *,
         case
@@ -37,6 +75,14 @@ session_markers as (
             else true
         end as session_marker
     from events
+),
+
+session_markers as (
+    select * from window_markers
+    {% if is_incremental() %}
+    union all by name
+    select * from stored_before_window
+    {% endif %}
 ),
 
 sequenced_events as (

@@ -26,29 +26,8 @@ horizon as (
 ),
 
 {% if is_incremental() %}
-stored_window as (
-    select
-        timezone({{ tz }}, (max(interval_date) - {{ var('lookback_days') }})::timestamp)
-            as window_start
-    from {{ this }}
-),
-
-first_rebuilt_day as (
-    select
-        coalesce(
-            least(
-                min(timezone({{ tz }}, started_at)::date),
-                (select timezone({{ tz }}, stored_window.window_start)::date from stored_window)
-            ),
-            '-infinity'::date
-        ) as interval_date
-    from {{ ref('fct_agent_activity') }}
-    where ended_at is null or ended_at >= (select stored_window.window_start from stored_window)
-),
-
-rebuild_from as (
-    select timezone({{ tz }}, interval_date::timestamp) as rebuilt_from
-    from first_rebuilt_day
+rebuilt_days as (
+    {{ first_rebuilt_day('interval_date', ref('fct_agent_activity'), include_open=true) }}
 ),
 {% endif %}
 
@@ -67,7 +46,7 @@ segments as (
         is_npt
     from {{ ref('fct_agent_activity') }}
     {% if is_incremental() %}
-    where ended_at is null or ended_at > (select rebuild_from.rebuilt_from from rebuild_from)
+    where ended_at is null or ended_at > (select rebuilt_days.first_day_start from rebuilt_days)
     {% endif %}
 ),
 
@@ -125,7 +104,8 @@ contacts as (
     from {{ ref('fct_agent_contacts') }}
     where is_handled and coalesce(ended_at, cleared_at) is not null
         {% if is_incremental() %}
-        and coalesce(ended_at, cleared_at) >= (select rebuild_from.rebuilt_from from rebuild_from)
+        and coalesce(ended_at, cleared_at)
+        >= (select rebuilt_days.first_day_start from rebuilt_days)
         {% endif %}
     group by agent_arn, time_bucket(interval 15 minute, coalesce(ended_at, cleared_at))
 ),
@@ -138,7 +118,7 @@ non_responses as (
     from {{ ref('fct_agent_contacts') }}
     where is_non_response
         {% if is_incremental() %}
-        and non_response_at >= (select rebuild_from.rebuilt_from from rebuild_from)
+        and non_response_at >= (select rebuilt_days.first_day_start from rebuilt_days)
         {% endif %}
     group by agent_arn, time_bucket(interval 15 minute, non_response_at)
 ),
@@ -204,7 +184,7 @@ final as (
     from joined
     {% if is_incremental() %}
     where timezone({{ tz }}, interval_start)::date
-        >= (select first_rebuilt_day.interval_date from first_rebuilt_day)
+        >= (select rebuilt_days.first_day from rebuilt_days)
     {% endif %}
 )
 

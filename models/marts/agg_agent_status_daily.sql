@@ -24,31 +24,8 @@ horizon as (
 ),
 
 {% if is_incremental() %}
-stored_window as (
-    select
-        timezone({{ tz }}, (max(activity_date) - {{ var('lookback_days') }})::timestamp)
-            as window_start
-    from {{ this }}
-),
-
-first_rebuilt_day as (
-    select
-        coalesce(
-            least(
-                min(timezone({{ tz }}, started_at)::date),
-                (select timezone({{ tz }}, stored_window.window_start)::date from stored_window)
-            ),
-            '-infinity'::date
-        ) as activity_date
-    from {{ ref('fct_agent_status') }}
-    where ended_at >= (select stored_window.window_start from stored_window)
-),
-
 rebuilt_days as (
-    select
-        activity_date as first_day,
-        timezone({{ tz }}, activity_date::timestamp) as first_day_start
-    from first_rebuilt_day
+    {{ first_rebuilt_day('activity_date', ref('fct_agent_status')) }}
 ),
 {% endif %}
 

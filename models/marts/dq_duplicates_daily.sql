@@ -1,10 +1,30 @@
 -- One row per UTC day of event time: records received (every Firehose copy), distinct
 -- events, and the share of records that were duplicate deliveries of an event.
+--
+-- Incremental: whole days from `lookback_days` before the latest stored day are rebuilt
+-- (delete+insert on event_date).
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_date',
+    )
+}}
 
 with
 
 events as (
     select event_timestamp, copies_received from {{ ref('stg_agent_events') }}
+    {% if is_incremental() %}
+    where event_timestamp >= (
+            select
+                timezone(
+                    'UTC', (max(stored_days.event_date) - {{ var('lookback_days') }})::timestamp
+                )
+            from {{ this }} as stored_days
+        )
+    {% endif %}
 ),
 
 final as (

@@ -2,29 +2,50 @@
 -- object: objects that arrived at Firehose in the hour, events whose event time is in the
 -- hour, and agents logged in during the hour. An hour with agents logged in and no
 -- object arriving is flagged: its data is missing (or has not arrived yet).
+--
+-- Incremental: the hours from `lookback_days` before the latest stored hour on are rebuilt
+-- (delete+insert on hour_start).
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='hour_start',
+    )
+}}
+
+{%- set window_start = lookback_window_start('hour_start') if is_incremental()
+    else "'-infinity'::timestamptz" %}
 
 with
 
 object_arrivals as (
     select * from {{ ref('int_object_arrivals') }}
-    where arrival_hour is not null
+    where arrival_hour >= {{ window_start }}
 ),
 
 events as (
     select event_id, event_timestamp from {{ ref('stg_agent_events') }}
+    where event_timestamp >= {{ window_start }}
 ),
 
 logged_in_stretches as (
     select agent_arn, event_timestamp as started_at, logged_in_until as ended_at
     from {{ ref('int_agent_event_sequence') }}
-    where is_logged_in
+    where is_logged_in and logged_in_until >= {{ window_start }}
 ),
 
 bounds as (
     select
-        least(
-            (select date_trunc('hour', min(event_timestamp)) from events),
-            (select min(arrival_hour) from object_arrivals)
+        greatest(
+            least(
+                (select date_trunc('hour', min(event_timestamp)) from events),
+                (select min(arrival_hour) from object_arrivals)
+                {%- if is_incremental() %},
+                (select min(stored_hours.hour_start) from {{ this }} as stored_hours)
+                {%- endif %}
+            ),
+            {{ window_start }}
         ) as first_hour,
         greatest(
             (select date_trunc('hour', max(event_timestamp)) from events),

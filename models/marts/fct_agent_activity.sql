@@ -1,8 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='window_replace',
         unique_key='session_id',
+        window_column='started_at',
+        stale_rows='ended_at is null or ended_at >= {window_start}',
     )
 }}
 
@@ -19,7 +21,9 @@
 -- Offline for an OFFLINE status).
 --
 -- Incremental: every session not closed before `lookback_days` before the latest stored
--- segment start is rebuilt whole (delete+insert on session_id).
+-- segment start is rebuilt whole (strategy window_replace: its stored segments, and every
+-- stored segment open or ending in that window, are deleted, then the rebuilt ones
+-- inserted; a session whose login moved leaves no stale segments).
 
 with
 
@@ -30,6 +34,13 @@ sessions as (
     where logout_at is null or logout_at >= {{ lookback_window_start('started_at') }}
     {% endif %}
 ),
+
+{% if is_incremental() %}
+-- the earliest login rebuilt: nothing earlier is in force in the rebuilt sessions
+rebuilt_from as (
+    select min(login_at) as earliest_login_at from sessions
+),
+{% endif %}
 
 status_intervals as (
     select
@@ -43,10 +54,17 @@ status_intervals as (
         started_at,
         ended_at
     from {{ ref('fct_agent_status') }}
+    {% if is_incremental() %}
+    where ended_at is null
+        or ended_at > (select rebuilt_from.earliest_login_at from rebuilt_from)
+    {% endif %}
 ),
 
 snapshot_states as (
     select * from {{ ref('int_agent_snapshot_states') }}
+    {% if is_incremental() %}
+    where event_timestamp >= (select rebuilt_from.earliest_login_at from rebuilt_from)
+    {% endif %}
 ),
 
 -- where something may change inside a session: its login, status starts, events

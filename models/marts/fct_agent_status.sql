@@ -1,4 +1,12 @@
-{{ config(materialized='incremental', unique_key='interval_id') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        unique_key='interval_id',
+        window_column='started_at',
+        stale_rows='greatest(started_at, last_seen_at) >= {window_start}',
+    )
+}}
 
 -- One row per agent per status interval. An interval is a distinct (agent, status start
 -- time, status) seen in a current or previous snapshot; it ends where the agent's next
@@ -7,18 +15,24 @@
 -- come from all of the interval's observations, so the result does not depend on the
 -- order events arrived in.
 --
--- Incremental: intervals observed within `lookback_days` of the latest stored start are
--- rebuilt from all of their observations; the stored intervals of the same agents from
--- the earliest rebuilt one on (and the one just before it) are re-sequenced so that their
--- ends follow late or new intervals.
+-- Incremental: intervals observed within `lookback_days` of the latest stored start, and
+-- the stored intervals that started or were last seen in that window, are rebuilt from all
+-- of their observations; the stored intervals of the same agents from the earliest rebuilt
+-- one on (and the one just before it) are re-sequenced so that their ends follow late or
+-- new intervals. Strategy window_replace: a stored interval of the window that no
+-- observation shows any more (late data moved its start) is deleted.
 
 with
 
 {% if is_incremental() %}
 touched_intervals as (
-    select distinct agent_arn, status_started_at, status_key
+    select agent_arn, status_started_at, status_key
     from {{ ref('int_agent_status_observations') }}
     where greatest(observed_at, status_started_at) >= {{ lookback_window_start('started_at') }}
+    union
+    select agent_arn, started_at as status_started_at, status_key
+    from {{ this }}
+    where greatest(started_at, last_seen_at) >= {{ lookback_window_start('started_at') }}
 ),
 {% endif %}
 
@@ -59,8 +73,8 @@ observed_intervals as (
 
 {% if is_incremental() %}
 rebuilt_agents as (
-    select agent_arn, min(started_at) as earliest_rebuilt_start
-    from observed_intervals
+    select agent_arn, min(status_started_at) as earliest_rebuilt_start
+    from touched_intervals
     group by agent_arn
 ),
 
@@ -68,8 +82,11 @@ stored_intervals as (
     select stored_rows.*, rebuilt_agents.earliest_rebuilt_start
     from {{ this }} as stored_rows
     inner join rebuilt_agents on stored_rows.agent_arn = rebuilt_agents.agent_arn
-    -- an interval observed tonight replaces its stored row
-    anti join observed_intervals on stored_rows.interval_id = observed_intervals.interval_id
+    -- a touched interval is rebuilt from its observations, or is gone (its key moved)
+    anti join touched_intervals
+        on stored_rows.agent_arn = touched_intervals.agent_arn
+        and stored_rows.started_at = touched_intervals.status_started_at
+        and stored_rows.status_key = touched_intervals.status_key
 ),
 
 stored_interval_before_rebuilt as (

@@ -17,8 +17,11 @@
     `date_column`; the first day is the earliest local day of any row of `segments`
     (started_at, ended_at) that ends inside that window (or is still open, when
     include_open), and never after the window's own first day: a segment closed tonight
-    after a long open stretch pulls the rebuild back to its first day. -#}
-{% macro first_rebuilt_day(date_column, segments, include_open=false) -%}
+    after a long open stretch pulls the rebuild back to its first day. Without include_open,
+    an open segment still pulls it back once, the night it appears: when {{ this }} has no
+    row with its `match_columns` on its first day (late data about a status that started
+    before the window). -#}
+{% macro first_rebuilt_day(date_column, segments, include_open=false, match_columns=['agent_arn']) -%}
     {%- set tz = "'" ~ var('reporting_timezone') ~ "'" -%}
     with stored_window as (
         select
@@ -36,9 +39,22 @@
                 ),
                 '-infinity'::date
             ) as first_day
-        from {{ segments }}
+        from {{ segments }} as segments
         where {% if include_open %}ended_at is null or {% endif -%}
             ended_at >= (select stored_window.window_start from stored_window)
+            {%- if not include_open %}
+            or (
+                ended_at is null
+                and not exists (
+                    select 1
+                    from {{ this }} as stored
+                    where stored.{{ date_column }} = timezone({{ tz }}, segments.started_at)::date
+                    {%- for column in match_columns %}
+                        and stored.{{ column }} = segments.{{ column }}
+                    {%- endfor %}
+                )
+            )
+            {%- endif %}
     )
 
     select first_day, timezone({{ tz }}, first_day::timestamp) as first_day_start

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -129,3 +130,48 @@ def test_verify_tests_all_history_where_the_nightly_build_tests_its_window(
     assert query(
         warehouse, "select count(*) from marts.dq_duplicates_daily where event_date = '2026-10-01'"
     ) == [(2,)]
+
+
+def test_a_late_open_status_that_started_before_the_window_counts_every_day(
+    tmp_path: Path,
+) -> None:
+    """Night 1: ann logs in on 10 November. Night 2 brings bob's first event, a STATE_CHANGE at
+    12:00 on 10 November whose Available started on 1 November at 08:00, nine days before the
+    one-day look-back window: the daily mart must still hold every day of it."""
+    archive = tmp_path / "archive"
+    ann = [
+        agent_event("LOGIN", t(10, 6), **A1, status="Available", status_start=t(10, 6)),
+        agent_event("HEART_BEAT", t(10, 9), **A1, status="Available", status_start=t(10, 6)),
+    ]
+    bob = agent_event(
+        "STATE_CHANGE", t(10, 12), agent="agent-2", username="bob",
+        status="Available", status_start=t(1, 8),
+    )  # fmt: skip
+    nights = [
+        archive / object_key(to_ms(t(10, 10)), "night1"),
+        archive / object_key(to_ms(t(11, 1)), "night2"),
+    ]
+    for path, records in zip(nights, [ann, [bob]], strict=True):
+        write_object(path, records)
+    full = tmp_path / "full.duckdb"
+    ingest_cli(archive, full)
+    dbt_build(full, tmp_path, "--full-refresh")
+    nightly, delivered = tmp_path / "nightly.duckdb", tmp_path / "delivered"
+    for night in nights:
+        deliver([night], archive, delivered)
+        ingest_cli(delivered, nightly)
+        dbt_build(nightly, tmp_path)
+
+    daily = """
+        select activity_date, seconds from marts.agg_agent_status_daily
+        where agent_arn like '%/agent-2' order by activity_date
+    """
+    expected = [
+        (date(2026, 11, 1), 57_600.0),  # 08:00 to midnight: 16 h x 3600 s
+        *[(date(2026, 11, day), 86_400.0) for day in range(2, 10)],  # 2-9 November, 24 h each
+        (date(2026, 11, 10), 43_200.0),  # to the data horizon, bob's event at 12:00: 12 h
+    ]
+    assert sum(seconds for _, seconds in expected) == 792_000.0  # 57,600 + 8 x 86,400 + 43,200
+    assert query(full, daily) == expected
+    assert query(nightly, daily) == expected
+    assert_same_marts(full, nightly)

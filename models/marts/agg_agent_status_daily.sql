@@ -15,7 +15,8 @@
 --
 -- Incremental: whole days are rebuilt from the first day of any interval that ends
 -- within `lookback_days` of the latest stored day (an interval closed tonight after a long
--- open stretch pulls the rebuild back to its first day).
+-- open stretch pulls the rebuild back to its first day, and so does an open interval seen
+-- for the first time, once).
 
 with
 
@@ -25,7 +26,9 @@ horizon as (
 
 {% if is_incremental() %}
 rebuilt_days as (
-    {{ first_rebuilt_day('activity_date', ref('fct_agent_status')) }}
+    {{ first_rebuilt_day(
+        'activity_date', ref('fct_agent_status'), match_columns=['agent_arn', 'status_key']
+    ) }}
 ),
 {% endif %}
 

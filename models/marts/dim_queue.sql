@@ -13,28 +13,28 @@
 
 with
 
+event_configurations as (
+    -- both snapshots' routing-profile configurations, per event
+    select
+        event_id,
+        event_timestamp as observed_at,
+        unnest([
+            current_routing_profile_configuration_key,
+            previous_routing_profile_configuration_key
+        ]) as routing_profile_configuration_key
+    from {{ ref('stg_agent_events') }}
+),
+
 routing_profile_queues as (
-    -- the queues of both snapshots' routing-profile configurations, per event
     select
         queues.queue_arn,
         queues.queue_name,
         queues.channels,
-        events.event_timestamp as observed_at,
-        events.event_id
-    from {{ ref('stg_agent_events') }} as events
+        event_configurations.observed_at,
+        event_configurations.event_id
+    from event_configurations
     inner join {{ ref('stg_agent_event_queues') }} as queues
-        on events.current_routing_profile_configuration_key
-        = queues.routing_profile_configuration_key
-    union all
-    select
-        queues.queue_arn,
-        queues.queue_name,
-        queues.channels,
-        events.event_timestamp as observed_at,
-        events.event_id
-    from {{ ref('stg_agent_events') }} as events
-    inner join {{ ref('stg_agent_event_queues') }} as queues
-        on events.previous_routing_profile_configuration_key
+        on event_configurations.routing_profile_configuration_key
         = queues.routing_profile_configuration_key
 ),
 

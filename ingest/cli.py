@@ -93,6 +93,11 @@ def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: boo
     except SourceUnavailable as unavailable:
         console.print(f"nothing loaded: {unavailable}", markup=False)
         raise typer.Exit(1) from None
+    if result.project_changed and not full_refresh:
+        console.print(
+            "dbt build: full refresh, the dbt project (its files, REPORTING_TIMEZONE or the dbt "
+            "version) changed since the last build, so every mart is rebuilt from all history"
+        )
     if result.dbt:
         _print_dbt(result.dbt)
     if result.build_skipped:

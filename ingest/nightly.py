@@ -32,6 +32,7 @@ class NightlyResult:
     report: ReportResult | None = None
     report_error: str | None = None
     build_skipped: bool = False
+    project_changed: bool = False
     dbt_fingerprint: str | None = None
     raw_state: str | None = None
 
@@ -75,7 +76,8 @@ def run_nightly(
                     ingest and not full_refresh and _built_already(building, result)
                 )
                 if not result.build_skipped:
-                    result.dbt = dbt_build(building, full_refresh)
+                    result.project_changed = _project_changed(building, result.dbt_fingerprint)
+                    result.dbt = dbt_build(building, full_refresh or result.project_changed)
                 result.warnings = quality_report(building)
             result.published = result.dbt is None or result.dbt.publishable
             if not result.published:
@@ -120,6 +122,17 @@ def _built_already(warehouse: Path, result: NightlyResult) -> bool:
             " where dbt_status is not null and published order by ended_at desc limit 1"
         ).fetchone()
     return last == (0, result.dbt_fingerprint, result.raw_state)
+
+
+def _project_changed(warehouse: Path, fingerprint: str | None) -> bool:
+    """Whether the marts were last built by another version of the dbt project (or by one that
+    recorded none): their incremental rows may not be what the models make now."""
+    with connect(warehouse) as con:
+        last = con.execute(
+            "select dbt_fingerprint from raw.runs"
+            " where dbt_status is not null and published order by ended_at desc limit 1"
+        ).fetchone()
+    return last is not None and last[0] != fingerprint
 
 
 def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:

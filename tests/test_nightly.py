@@ -378,3 +378,32 @@ def test_a_night_with_nothing_new_skips_the_build_until_something_changes(
         "skipped"
         in cli("run", "--source", str(root / "archive"), "--warehouse", str(copy), env=env).stderr
     )
+
+
+def test_a_build_by_a_changed_project_is_a_full_refresh(sample_warehouse, tmp_path: Path) -> None:
+    _, warehouse, _ = sample_warehouse
+    copy = tmp_path / "wh.duckdb"
+    shutil.copyfile(warehouse, copy)
+    daily = "select * from marts.dq_duplicates_daily order by all"
+    planted = "select count(*) from marts.dq_duplicates_daily where event_date = '2020-01-01'"
+    # a row of a day years before the look-back window, which an incremental night never reads
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            "insert into marts.dq_duplicates_daily select * replace "
+            "(date '2020-01-01' as event_date) from marts.dq_duplicates_daily limit 1"
+        )
+
+    same = cli("build", "--warehouse", str(copy))
+    assert same.returncode == 0, same.stderr
+    assert "full refresh" not in same.stderr
+    assert query(copy, planted) == [(1,)]  # incremental: the old day is left as it is
+
+    # the last build's project differs from this one (an upgrade): every mart is rebuilt
+    with duckdb.connect(str(copy)) as con:
+        con.execute("update raw.runs set dbt_fingerprint = 'the project of an older release'")
+    changed = cli("build", "--warehouse", str(copy))
+    assert changed.returncode == 0, changed.stderr
+    assert "dbt build: full refresh, the dbt project" in changed.stderr
+    assert query(copy, planted) == [(0,)]
+    assert query(copy, daily) == query(warehouse, daily)
+    assert "full refresh" not in cli("build", "--warehouse", str(copy)).stderr  # once

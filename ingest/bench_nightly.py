@@ -13,8 +13,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from ingest.publishing import clone_file
 from ingest.sample import generate_archive
+from ingest.transform import project_fingerprint
 
 GROWTH_GOAL = 1.2
 EMPTY_NIGHT_GOAL_SECONDS = 5.0
@@ -49,12 +52,18 @@ def link_tree(folders: list[Path], archive: Path, into: Path) -> None:
                     shutil.copyfile(path, target)
 
 
-def run(source: Path, warehouse: Path) -> Night:
+def run(source: Path, warehouse: Path, command: str = "run") -> Night:
     """Time one nightly run as a user starts it."""
     cli = str(Path(sys.executable).with_name("connect-warehouse"))
     started = time.perf_counter()
     proc = subprocess.run(
-        [cli, "run", "--source", str(source), "--warehouse", str(warehouse)],
+        [
+            cli,
+            command,
+            *(("--source", str(source)) if command == "run" else ()),
+            "--warehouse",
+            str(warehouse),
+        ],
         capture_output=True,
         text=True,
         env=os.environ | {"NO_COLOR": "1"},
@@ -62,6 +71,8 @@ def run(source: Path, warehouse: Path) -> Night:
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"the run on {warehouse} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    if command == "run" and "dbt build: full refresh" in proc.stderr:
+        sys.exit(f"the run on {warehouse} was a full refresh: it would not time a night")
     found = INGEST_LINE.search(proc.stderr)
     records, ingest_seconds = (int(found[1].replace(",", "")), float(found[2])) if found else (0, 0)
     return Night(seconds, records, ingest_seconds, warehouse.stat().st_size / 1e6)
@@ -81,7 +92,20 @@ def history(archive: Path, days: list[Path], work: Path, name: str) -> Path:
         base.unlink(missing_ok=True)
         run(fill(work / "source", archive, days), base)
         (work / f"{name}.complete").touch()
+    if _built_by(base) != project_fingerprint():  # else the timed night would be a full refresh
+        print(f"{base}: built by another version of the project; rebuilding it (not timed)")
+        run(work / "source", base, command="build")
     return base
+
+
+def _built_by(warehouse: Path) -> str | None:
+    """The project fingerprint of the warehouse's last published build."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        last = con.execute(
+            "select dbt_fingerprint from raw.runs"
+            " where dbt_status is not null and published order by ended_at desc limit 1"
+        ).fetchone()
+    return last[0] if last else None
 
 
 def night_on(archive: Path, days: list[Path], base: Path, work: Path) -> Night:

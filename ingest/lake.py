@@ -313,13 +313,7 @@ def put_on_lake(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> 
         if view in LAKE_TABLES:
             con.execute(f"drop view raw.{view}")
     con.execute(SCHEMA_SQL.read_text())  # raw.runs, and empty raw tables giving the types
-    for table in LAKE_TABLES:
-        rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
-        if rows:
-            raise LakeError(
-                f"{warehouse} keeps its raw tables itself ({rows:,} rows in raw.{table}): "
-                f"it cannot be put on the lake {lake.url}; use a new warehouse file for a lake"
-            )
+    _refuse_own_rows(con, warehouse, lake.url)
     columns = {
         table: con.execute(
             "select column_name, data_type from duckdb_columns()"
@@ -336,6 +330,28 @@ def put_on_lake(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> 
     for table in LAKE_TABLES:
         con.execute(f"create view raw.{table} as {_view_sql(lake, table, columns[table])}")
     con.execute(f"comment on view raw.{MANIFEST} is '{_quoted(VIEW_COMMENT + lake.url)}'")
+
+
+def refuse_own_tables(warehouse: Path, lake: str) -> None:
+    """Raise LakeError if the warehouse keeps raw rows itself: it cannot be put on a lake."""
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            _refuse_own_rows(con, warehouse, lake)
+
+
+def _refuse_own_rows(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: str) -> None:
+    """Raise LakeError if a raw table of the lake's is a table of the warehouse's with rows."""
+    tables = con.execute(
+        "select table_name from duckdb_tables() where database_name = current_database()"
+        " and schema_name = 'raw'"
+    ).fetchall()
+    for table in [t for (t,) in tables if t in LAKE_TABLES]:
+        rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+        if rows:
+            raise LakeError(
+                f"{warehouse} keeps its raw tables itself ({rows:,} rows in raw.{table}): "
+                f"it cannot be put on the lake {lake}; use a new warehouse file for a lake"
+            )
 
 
 def _view_sql(lake: Lake, table: str, columns: list[tuple[str, str]]) -> str:

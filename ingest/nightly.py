@@ -11,7 +11,14 @@ from pathlib import Path
 import duckdb
 
 from ingest.config import InvalidSetting, Settings
-from ingest.lake import LakeError, connect_warehouse, is_s3, views_unsupported
+from ingest.lake import (
+    LakeError,
+    connect_warehouse,
+    is_s3,
+    lake_of,
+    refuse_own_tables,
+    views_unsupported,
+)
 from ingest.pipeline import IngestSummary, Reporter, SourceUnavailable, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
 from ingest.quality import quality_report
@@ -63,8 +70,9 @@ def run_nightly(
         locks.enter_context(run_lock(settings.warehouse))
         if settings.lake and not is_s3(settings.lake):  # one writer per lake folder too
             locks.enter_context(run_lock(Path(settings.lake) / ".ingest"))
-        building = start_building(settings.warehouse)
+        building = start_building(settings.warehouse)  # raises WarehouseBusy first
         try:
+            _check_sink(settings, ingest)
             if ingest:
                 try:
                     result.ingest = run_ingest(replace(settings, warehouse=building), reporter)
@@ -95,6 +103,18 @@ def run_nightly(
         finally:
             discard(building)
     return result
+
+
+def _check_sink(settings: Settings, ingest: bool) -> None:
+    """Raise LakeError if the warehouse cannot be put on the lake given, or if an ingest without
+    a lake would write into a warehouse that reads its raw tables from one."""
+    if settings.lake:
+        refuse_own_tables(settings.warehouse, settings.lake)
+    elif ingest and (lake := lake_of(settings.warehouse)):
+        raise LakeError(
+            f"{settings.warehouse} reads its raw tables from the lake {lake}: ingest into that "
+            "lake (--lake or RAW_LAKE), not into the warehouse file"
+        )
 
 
 def _refresh_report(settings: Settings, result: NightlyResult) -> None:

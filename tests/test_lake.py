@@ -207,3 +207,20 @@ def test_one_run_at_a_time_writes_a_lake_folder(archive: Path, tmp_path: Path) -
     assert other.returncode == 75
     assert f"{lake}/.ingest is being written by pid" in other.stderr
     assert not list(lake.glob("*/*"))
+
+
+@pytest.mark.e2e
+def test_a_warehouse_with_raw_rows_of_its_own_is_not_put_on_a_lake(
+    archive: Path, tmp_path: Path
+) -> None:
+    wh, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
+    run_ingest(_settings(archive, tmp_path, None))
+    refused = cli("ingest", "--source", archive, "--warehouse", wh, "--lake", lake)
+    assert refused.returncode == 2
+    assert f"not started: {wh} keeps its raw tables itself" in refused.stderr
+    assert not list(lake.glob("*/*"))
+    on_lake = tmp_path / "on-lake.duckdb"
+    connect_warehouse(on_lake, str(lake)).close()
+    without = cli("ingest", "--source", archive, "--warehouse", on_lake)
+    assert without.returncode == 2
+    assert f"not started: {on_lake} reads its raw tables from the lake {lake}" in without.stderr

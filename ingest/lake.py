@@ -329,7 +329,8 @@ def put_on_lake(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> 
         return
     for table in LAKE_TABLES:
         con.execute(f"create view raw.{table} as {_view_sql(lake, table, columns[table])}")
-    con.execute(f"comment on view raw.{MANIFEST} is '{_quoted(VIEW_COMMENT + lake.url)}'")
+    where = lake.url if is_s3(lake.url) else lake.root  # a folder as an absolute path
+    con.execute(f"comment on view raw.{MANIFEST} is '{_quoted(VIEW_COMMENT + where)}'")
 
 
 def refuse_own_tables(warehouse: Path, lake: str) -> None:

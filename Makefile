@@ -11,7 +11,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCE ?=
 WAREHOUSE ?= warehouse/connect.duckdb
-export SOURCE WAREHOUSE
+RAW_LAKE ?=
+export SOURCE WAREHOUSE RAW_LAKE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 

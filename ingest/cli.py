@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, InvalidSetting, Settings, settings_from
+from ingest.lake import LakeError
 from ingest.listing import ObjectInfo
 from ingest.nightly import run_nightly
 from ingest.pipeline import IngestSummary, SourceUnavailable
@@ -36,6 +37,12 @@ SourceOpt = Annotated[
 ]
 WarehouseOpt = Annotated[
     Path | None, typer.Option(help="the DuckDB file [env WAREHOUSE]", dir_okay=False)
+]
+LakeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="the raw tables as a Parquet lake: a folder or s3://bucket/prefix [env RAW_LAKE]"
+    ),
 ]
 FullRefreshOpt = Annotated[bool, typer.Option(help="rebuild incremental models from scratch")]
 MAX_SHOWN = 10
@@ -64,10 +71,10 @@ class ProgressBar:
         _print_summary(summary)
 
 
-def _settings(source: str | None, warehouse: Path | None) -> Settings:
+def _settings(source: str | None, warehouse: Path | None, lake: str | None = None) -> Settings:
     """The run's settings; an invalid environment setting is said in one line, exit status 2."""
     try:
-        return settings_from(source, warehouse)
+        return settings_from(source, warehouse, lake)
     except InvalidSetting as invalid:
         console.print(f"not started: {invalid}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
@@ -90,6 +97,9 @@ def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: boo
     except WarehouseBusy as busy:
         console.print(f"not started: {busy}", markup=False)
         raise typer.Exit(EXIT_BUSY) from None
+    except LakeError as lake_error:
+        console.print(f"not started: {lake_error}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
     except SourceUnavailable as unavailable:
         console.print(f"nothing loaded: {unavailable}", markup=False)
         raise typer.Exit(1) from None
@@ -166,24 +176,29 @@ def _print_dbt(result: DbtResult) -> None:
 
 
 @app.command()
-def ingest(source: SourceOpt = None, warehouse: WarehouseOpt = None) -> None:
-    """Load new Firehose objects into the warehouse's raw schema."""
-    _nightly(_settings(source, warehouse), ingest=True, build=False, full_refresh=False)
+def ingest(source: SourceOpt = None, warehouse: WarehouseOpt = None, lake: LakeOpt = None) -> None:
+    """Load new Firehose objects into the warehouse's raw schema (or the lake)."""
+    _nightly(_settings(source, warehouse, lake), ingest=True, build=False, full_refresh=False)
 
 
 @app.command()
-def build(warehouse: WarehouseOpt = None, full_refresh: FullRefreshOpt = False) -> None:
+def build(
+    warehouse: WarehouseOpt = None, lake: LakeOpt = None, full_refresh: FullRefreshOpt = False
+) -> None:
     """Build the staging and marts models and run the dbt tests."""
-    settings = _settings(None, warehouse)
+    settings = _settings(None, warehouse, lake)
     _nightly(settings, ingest=False, build=True, full_refresh=full_refresh)
 
 
 @app.command()
 def run(
-    source: SourceOpt = None, warehouse: WarehouseOpt = None, full_refresh: FullRefreshOpt = False
+    source: SourceOpt = None,
+    warehouse: WarehouseOpt = None,
+    lake: LakeOpt = None,
+    full_refresh: FullRefreshOpt = False,
 ) -> None:
     """The nightly job: ingest, then dbt build, published atomically."""
-    settings = _settings(source, warehouse)
+    settings = _settings(source, warehouse, lake)
     _nightly(settings, ingest=True, build=True, full_refresh=full_refresh)
 
 

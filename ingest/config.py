@@ -46,6 +46,7 @@ class Settings:
     commit_records: int = RAW_ROW_GROUP_ROWS
     read_threads: int = 4
     max_object_bytes: int = 256 * 2**20  # decompressed; a larger object is rejected
+    lake: str | None = None  # a folder or s3:// prefix: the raw tables go there as Parquet
 
     @property
     def is_s3(self) -> bool:
@@ -68,8 +69,11 @@ class InvalidSetting(ValueError):
     """An environment setting with a value the ingest cannot use."""
 
 
-def settings_from(source: str | None, warehouse: str | Path | None) -> Settings:
-    """Settings from explicit values, then SOURCE / WAREHOUSE / INGEST_*, then the defaults.
+def settings_from(
+    source: str | None, warehouse: str | Path | None, lake: str | None = None
+) -> Settings:
+    """Settings from explicit values, then SOURCE / WAREHOUSE / RAW_LAKE / INGEST_*, then the
+    defaults.
 
     An empty variable counts as unset; an INGEST_* value that is not a whole number of at least 1
     raises InvalidSetting, whose message names the variable, the value and what is accepted.
@@ -81,7 +85,8 @@ def settings_from(source: str | None, warehouse: str | Path | None) -> Settings:
         for env, name, meaning, unit in TUNING
         if os.environ.get(env, "").strip()
     }
-    return Settings(source=src, warehouse=wh, **tuning)
+    raw_lake = lake or os.environ.get("RAW_LAKE") or None
+    return Settings(source=src, warehouse=wh, lake=raw_lake, **tuning)
 
 
 def _whole_number(env: str, meaning: str) -> int:

@@ -49,9 +49,53 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     path = str(warehouse).replace("'", "''")
     con.execute(f"attach '{path}' as warehouse (row_group_size {RAW_ROW_GROUP_ROWS})")
     con.execute("use warehouse")
+    _refuse_lake_views(con, warehouse)
     migrate_old_layout(con, SCHEMA_SQL.read_text(), insert_new_configurations)
     con.execute(SCHEMA_SQL.read_text())
     return con
+
+
+class LakeError(Exception):
+    """A lake the warehouse cannot be put on (or read) as asked, or a warehouse on a lake
+    asked to hold its raw tables itself."""
+
+
+class WarehouseSink:
+    """The ingest's writer into the raw tables of the warehouse file."""
+
+    def __init__(self, warehouse: Path) -> None:
+        self.con = connect(warehouse)
+
+    def loaded_objects(self) -> dict[str, LoadedObject]:
+        """The manifest: every object loaded so far, by key."""
+        return loaded_objects(self.con)
+
+    def load(
+        self,
+        frames: list[RawFrames],
+        rejections: list[Rejection],
+        manifest: list[LoadedObject],
+        ingested_at: datetime,
+    ) -> None:
+        """Insert parsed rows, rejections and manifest rows all at once or not at all."""
+        load(self.con, frames, rejections, manifest, ingested_at)
+
+    def close(self) -> None:
+        """Close the warehouse."""
+        self.con.close()
+
+
+def _refuse_lake_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    """Stop if the warehouse's raw tables are views over a lake (ingest/lake.py)."""
+    found = con.execute(
+        "select comment from duckdb_views() where database_name = current_database()"
+        " and schema_name = 'raw' and view_name = 'ingested_objects'"
+    ).fetchall()
+    if found:
+        raise LakeError(
+            f"{warehouse} reads its raw tables from a lake ({found[0][0]}): ingest into that "
+            "lake (--lake or RAW_LAKE), not into the warehouse file"
+        )
 
 
 def loaded_objects(con: duckdb.DuckDBPyConnection) -> dict[str, LoadedObject]:
@@ -76,9 +120,9 @@ def load(
             rows = pl.concat([getattr(f, name) for f in frames], rechunk=False)
             stamp = ", $at::timestamptz as ingested_at" if name == "events" else ""
             sql = f"insert into {table} by name select *{stamp} from incoming"
-            _execute_on(con, rows, sql, {"at": ingested_at} if stamp else None)
-        insert_new_configurations(con, *_configurations_of(frames), ingested_at)
-        _insert_new_rejections(con, _rejection_frame(rejections, ingested_at))
+            execute_on(con, rows, sql, {"at": ingested_at} if stamp else None)
+        insert_new_configurations(con, *configurations_of(frames), ingested_at)
+        _insert_new_rejections(con, rejection_frame(rejections, ingested_at))
         _upsert_manifest(con, manifest, ingested_at)
         con.commit()
     except BaseException:
@@ -86,7 +130,7 @@ def load(
         raise
 
 
-def _configurations_of(frames: list[RawFrames]) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+def configurations_of(frames: list[RawFrames]) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
     """The configurations of several batches, each key once, with the rows of its first batch."""
     seen: set[str] = set()
     configurations, children = [], {name: [] for name in CONFIGURATION_CHILDREN}
@@ -125,18 +169,18 @@ def insert_new_configurations(
     new = configurations.filter(~pl.col(KEY).is_in([row[0] for row in stored]))
     if "first_ingested_at" not in new.columns:
         new = new.with_columns(first_ingested_at=pl.lit(at, dtype=pl.Datetime("us", "UTC")))
-    _execute_on(
+    execute_on(
         con, new, "insert into raw.routing_profile_configurations by name select * from incoming"
     )
     keys = new.get_column(KEY)
     for name, table in CONFIGURATION_CHILDREN.items():
         rows = children[name].filter(pl.col(KEY).is_in(keys.implode()))
-        _execute_on(con, rows, f"insert into {table} by name select * from incoming")
+        execute_on(con, rows, f"insert into {table} by name select * from incoming")
 
 
 def _insert_new_rejections(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
     """Append rejections, except those already recorded with the same place and reason."""
-    _execute_on(
+    execute_on(
         con,
         frame,
         "insert into raw.rejected_records by name select * from incoming i where not exists ("
@@ -145,7 +189,7 @@ def _insert_new_rejections(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) 
     )
 
 
-def _execute_on(
+def execute_on(
     con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, sql: str, params: dict | None = None
 ) -> None:
     """Run a statement that reads the frame as the view `incoming` (nothing if it is empty)."""
@@ -158,7 +202,7 @@ def _execute_on(
         con.unregister("incoming")
 
 
-def _rejection_frame(rejections: list[Rejection], at: datetime) -> pl.DataFrame:
+def rejection_frame(rejections: list[Rejection], at: datetime) -> pl.DataFrame:
     """Rejections as rows of raw.rejected_records."""
     return pl.DataFrame(
         {
@@ -197,7 +241,7 @@ def _upsert_manifest(
             "rejected": pl.Int32,
         },
     )
-    _execute_on(
+    execute_on(
         con,
         frame,
         "insert into raw.ingested_objects by name "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,14 @@ from pathlib import Path
 import duckdb
 
 from ingest.config import InvalidSetting, Settings
-from ingest.loading import connect
+from ingest.lake import (
+    LakeError,
+    connect_warehouse,
+    is_s3,
+    lake_of,
+    refuse_own_tables,
+    views_unsupported,
+)
 from ingest.pipeline import IngestSummary, Reporter, SourceUnavailable, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
 from ingest.quality import quality_report
@@ -56,9 +64,16 @@ def run_nightly(
     """Ingest and/or build in a copy of the warehouse; publish it if the marts are complete."""
     command = "run" if ingest and build else "ingest" if ingest else "build"
     result = NightlyResult(command, datetime.now(UTC))
-    with run_lock(settings.warehouse):
-        building = start_building(settings.warehouse)
+    unreadable = build and settings.lake and views_unsupported(settings.lake)
+    if unreadable:
+        raise LakeError(unreadable)
+    with ExitStack() as locks:
+        locks.enter_context(run_lock(settings.warehouse))
+        if settings.lake and not is_s3(settings.lake):  # one writer per lake folder too
+            locks.enter_context(run_lock(Path(settings.lake) / ".ingest"))
+        building = start_building(settings.warehouse)  # raises WarehouseBusy first
         try:
+            _check_sink(settings, ingest)
             if ingest:
                 try:
                     result.ingest = run_ingest(replace(settings, warehouse=building), reporter)
@@ -71,9 +86,9 @@ def run_nightly(
                     raise
             if build:
                 result.dbt_fingerprint = project_fingerprint()
-                result.raw_state = raw_state(building)
+                result.raw_state = raw_state(building, settings.lake)
                 result.build_skipped = (
-                    ingest and not full_refresh and _built_already(building, result)
+                    ingest and not full_refresh and _built_already(building, result, settings.lake)
                 )
                 if not result.build_skipped:
                     result.project_changed = _project_changed(building, result.dbt_fingerprint)
@@ -92,6 +107,18 @@ def run_nightly(
     return result
 
 
+def _check_sink(settings: Settings, ingest: bool) -> None:
+    """Raise LakeError if the warehouse cannot be put on the lake given, or if an ingest without
+    a lake would write into a warehouse that reads its raw tables from one."""
+    if settings.lake:
+        refuse_own_tables(settings.warehouse, settings.lake)
+    elif ingest and (lake := lake_of(settings.warehouse)):
+        raise LakeError(
+            f"{settings.warehouse} reads its raw tables from the lake {lake}: ingest into that "
+            "lake (--lake or RAW_LAKE), not into the warehouse file"
+        )
+
+
 def _refresh_report(settings: Settings, result: NightlyResult) -> None:
     """Rewrite the report's pages of the days whose events this run loaded (all on a first run)."""
     try:
@@ -102,9 +129,9 @@ def _refresh_report(settings: Settings, result: NightlyResult) -> None:
         result.report_error = f"{type(exc).__name__}: {exc}"
 
 
-def raw_state(warehouse: Path) -> str:
+def raw_state(warehouse: Path, lake: str | None = None) -> str:
     """What the raw tables hold, in a few numbers that change whenever an ingest writes to them."""
-    with connect(warehouse) as con:
+    with connect_warehouse(warehouse, lake) as con:
         objects = con.execute(
             "select count(*), max(ingested_at), sum(records), sum(rejected)"
             " from raw.ingested_objects"
@@ -113,10 +140,10 @@ def raw_state(warehouse: Path) -> str:
     return " ".join(map(str, (*objects, *rejections)))
 
 
-def _built_already(warehouse: Path, result: NightlyResult) -> bool:
+def _built_already(warehouse: Path, result: NightlyResult, lake: str | None) -> bool:
     """Whether the last build passed everything and was made by this project from these raw
     tables: then a build now would give the same marts and the same test results."""
-    with connect(warehouse) as con:
+    with connect_warehouse(warehouse, lake) as con:
         last = con.execute(
             "select dbt_status, dbt_fingerprint, raw_state from raw.runs"
             " where dbt_status is not null and published order by ended_at desc limit 1"
@@ -166,5 +193,5 @@ def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> No
     }
     columns = ", ".join(row)
     values = ", ".join(f"${name}" for name in row)
-    with connect(warehouse) as con:
+    with connect_warehouse(warehouse, settings.lake) as con:
         con.execute(f"insert into raw.runs ({columns}) values ({values})", row)

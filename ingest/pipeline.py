@@ -17,8 +17,9 @@ import fsspec
 
 from ingest.config import REJECTED_PAYLOAD_MAX, Settings
 from ingest.flattening import RawFrames, flatten
+from ingest.lake import LakeSink
 from ingest.listing import ObjectInfo, list_objects, open_filesystem
-from ingest.loading import LoadedObject, connect, load, loaded_objects
+from ingest.loading import LoadedObject, WarehouseSink
 from ingest.parsing import Rejection, connect_parser, parse_batch
 from ingest.reading import UnreadableObject, decompress, read_bytes, unwrap_error_output
 from ingest.splitting import Split, split_object
@@ -89,6 +90,30 @@ class IngestSummary:
         )
 
 
+class Sink(Protocol):
+    """Where the ingest writes: the warehouse's raw tables, or a lake."""
+
+    def loaded_objects(self) -> dict[str, LoadedObject]:
+        """The manifest: every object loaded so far, by key."""
+
+    def load(
+        self,
+        frames: list[RawFrames],
+        rejections: list[Rejection],
+        manifest: list[LoadedObject],
+        ingested_at: datetime,
+    ) -> None:
+        """Store parsed rows, rejections and manifest rows all at once or not at all."""
+
+    def close(self) -> None:
+        """Release what the sink holds."""
+
+
+def open_sink(settings: Settings) -> Sink:
+    """The lake's writer if the settings name a lake, else the warehouse's."""
+    return LakeSink(settings.lake) if settings.lake else WarehouseSink(settings.warehouse)
+
+
 class SourceUnavailable(Exception):
     """The source cannot be listed (missing folder, no access, S3 down after retries)."""
 
@@ -111,13 +136,14 @@ class Reporter(Protocol):
 
 
 def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSummary:
-    """Load every object of the source not loaded before into the warehouse's raw schema."""
+    """Load every object of the source not loaded before into the raw tables (the warehouse's
+    or the lake's)."""
     started = time.perf_counter()
     summary = IngestSummary()
     fs = open_filesystem(settings.source)
-    con = connect(settings.warehouse)
+    sink = open_sink(settings)
     try:
-        known = loaded_objects(con)
+        known = sink.loaded_objects()
         try:
             listing = list(list_objects(fs, settings.source))
         except Exception as exc:
@@ -130,9 +156,9 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
             process = partial(_process, fs, known, settings.max_object_bytes)
             results = _ahead(readers, process, todo, settings.read_threads * 2)
             batches = _batches(results, settings.batch_bytes, settings.batch_objects)
-            _parse_and_load(con, batches, settings.commit_records, summary, reporter)
+            _parse_and_load(sink, batches, settings.commit_records, summary, reporter)
     finally:
-        con.close()
+        sink.close()
     summary.seconds = time.perf_counter() - started
     if reporter:
         reporter.finished(summary)
@@ -140,7 +166,7 @@ def run_ingest(settings: Settings, reporter: Reporter | None = None) -> IngestSu
 
 
 def _parse_and_load(
-    con: duckdb.DuckDBPyConnection,
+    sink: Sink,
     batches: Iterable[list[ObjectResult]],
     commit_records: int,
     summary: IngestSummary,
@@ -162,11 +188,11 @@ def _parse_and_load(
             if sum(p.records for p in pending) >= commit_records:
                 if commit is not None:
                     commit.result()
-                commit = loader.submit(_load, con, pending, summary)  # parsing goes on
+                commit = loader.submit(_load, sink, pending, summary)  # parsing goes on
                 pending = []
         if commit is not None:
             commit.result()
-        _load(con, pending, summary)
+        _load(sink, pending, summary)
 
 
 def _ahead(
@@ -313,9 +339,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, batch: list[ObjectResult]) -> Prepa
     )
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection, prepared: list[PreparedBatch], summary: IngestSummary
-) -> None:
+def _load(sink: Sink, prepared: list[PreparedBatch], summary: IngestSummary) -> None:
     """Parsed batches committed together, and counted in the summary."""
     batch = [r for p in prepared for r in p.objects]
     if not batch:
@@ -332,7 +356,7 @@ def _load(
         for r in batch
         if r.changed_since is None and not r.retry
     ]
-    load(con, [p.frames for p in prepared], rejections, manifest, datetime.now(UTC))
+    sink.load([p.frames for p in prepared], rejections, manifest, datetime.now(UTC))
     summary.count(prepared, rejections)
 
 

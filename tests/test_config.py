@@ -29,10 +29,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"INGEST_COMMIT_RECORDS": " 500 "}, {"commit_records": 500}),
         ({"INGEST_THREADS": "2"}, {"read_threads": 2}),
         ({"INGEST_THREADS": ""}, {}),  # empty counts as unset, as for SOURCE and WAREHOUSE
+        ({"RAW_LAKE": "s3://lake/raw"}, {"lake": "s3://lake/raw"}),
+        ({"RAW_LAKE": ""}, {}),
     ],
 )
 def test_valid_settings_are_read(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: dict[str, int]
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: dict[str, int | str]
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -40,6 +42,11 @@ def test_valid_settings_are_read(
     assert settings == Settings(
         source="s3://bucket/prefix", warehouse=Path("wh.duckdb"), **expected
     )
+
+
+def test_the_lake_option_wins_over_raw_lake(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAW_LAKE", "s3://lake/raw")
+    assert settings_from(None, None, "/data/lake").lake == "/data/lake"
 
 
 @pytest.mark.parametrize(

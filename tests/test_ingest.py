@@ -16,7 +16,9 @@ import pytest
 from helpers import REAL_EVENTS, counts, event, ingest, query, real_event, write_object
 
 from ingest.config import RAW_ROW_GROUP_ROWS
+from ingest.lake import connect_warehouse
 from ingest.parsing import READ_BYTES, _chunks
+from ingest.pipeline import IngestSummary
 from ingest.splitting import json_error
 
 HOUR = "2026/11/02/08"
@@ -324,37 +326,52 @@ def write_seven_objects(src: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_reruns_load_only_new_objects_and_report_changed_ones(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sink", ["warehouse", "lake"])
+def test_reruns_load_only_new_objects_and_report_changed_ones(tmp_path: Path, sink: str) -> None:
     src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    lake = str(tmp_path / "lake") if sink == "lake" else None
+
+    def run(**settings: int) -> IngestSummary:
+        """The ingest into the sink; the warehouse's raw views brought up to date."""
+        summary = ingest(src, wh, lake=lake, **settings)
+        if lake:
+            connect_warehouse(wh, lake).close()
+        return summary
+
     write_seven_objects(src)
-    first = ingest(src, wh, batch_objects=2)
+    first = run(batch_objects=2)
     assert (first.new, first.records, first.skipped) == (7, 21, 0)
     before = counts(wh)
 
-    again = ingest(src, wh, batch_objects=2)
+    again = run(batch_objects=2)
     assert (again.new, again.records, again.skipped) == (0, 0, 7)
     assert counts(wh) == before
 
     write_object(src / "2026/11/02/09" / "late.gz", [event("late", "2026-11-02T08:59:59.000Z")])
-    added = ingest(src, wh)
+    added = run()
     assert (added.new, added.records, added.skipped) == (1, 1, 7)
     assert counts(wh)["agent_events"] == before["agent_events"] + 1
 
     changed = src / HOUR / "obj-3.gz"
     write_object(changed, [event("rewritten", "2026-11-02T08:03:00.000Z")])
-    report = ingest(src, wh)
+    report = run()
     assert report.changed_objects == [str(changed.resolve())] and not report.ok
     assert query(wh, "select count(*) from raw.agent_events where event_id = 'rewritten'") == [(0,)]
     assert query(
         wh,
         "select count(*) from raw.rejected_records where error like 'object changed after it was loaded%'",
     ) == [(1,)]
-    assert ingest(src, wh).changed_objects == [str(changed.resolve())]
+    assert run().changed_objects == [str(changed.resolve())]
     assert query(wh, "select count(*) from raw.rejected_records") == [(1,)]
     touched = src / HOUR / "obj-4.gz"
+    manifest = "select etag, ingested_at from raw.ingested_objects where source_object = ?"
+    [(etag, loaded_at)] = query(wh, manifest, [str(touched.resolve())])
     touched.write_bytes(touched.read_bytes())  # new mtime, same content
-    rerun = ingest(src, wh)
+    rerun = run()
     assert rerun.changed_objects == [str(changed.resolve())] and rerun.records == 0
+    [(new_etag, still_loaded_at)] = query(wh, manifest, [str(touched.resolve())])
+    assert new_etag != etag and still_loaded_at == loaded_at
+    assert counts(wh)["ingested_objects"] == 8
 
 
 def test_firehose_error_output_is_decoded_and_marked_recovered(tmp_path: Path) -> None:

@@ -106,37 +106,69 @@ def test_readers_are_never_blocked_and_see_whole_nights(tmp_path: Path) -> None:
     assert query(wh, "select count(*) from raw.agent_events") == [(2,)]
 
 
-@pytest.mark.parametrize("kill_after_mb", [0, 2, 12])
+# Where the killed ingest writes, and how far it gets: MiB written to the warehouse's copy, or
+# files written to the lake (its batches' data, manifests and temporary files).
+KILLS = [
+    ("warehouse", 0),
+    ("warehouse", 2),
+    ("warehouse", 12),
+    ("lake", 0),
+    ("lake", 8),
+    ("lake", 40),
+]
+
+
+@pytest.mark.parametrize(("sink", "kill_after"), KILLS)
 def test_a_killed_ingest_leaves_the_warehouse_as_it_was_and_the_next_run_finishes(
-    tmp_path: Path, kill_after_mb: int
+    tmp_path: Path, sink: str, kill_after: int
 ) -> None:
-    src, wh = tmp_path / "src", tmp_path / "wh.duckdb"
+    src, wh, lake = tmp_path / "src", tmp_path / "wh.duckdb", tmp_path / "lake"
+    to = ["--lake", str(lake)] if sink == "lake" else []
     stats = generate_archive(src, agents=12, days=1, seed=3)
     write_object(src / "0000/first.gz", [event("first", "2026-11-01T00:00:00.000Z")])
     env = {**os.environ, "INGEST_BATCH_OBJECTS": "5", "INGEST_COMMIT_RECORDS": "500"}
     subprocess.run(
-        [CLI, "ingest", "--source", str(src / "0000"), "--warehouse", str(wh)], check=True, env=env
+        [CLI, "ingest", "--source", str(src / "0000"), "--warehouse", str(wh), *to],
+        check=True,
+        env=env,
     )
-    before = counts(wh)
-    proc = subprocess.Popen([CLI, "ingest", "--source", str(src), "--warehouse", str(wh)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    before, files = counts(wh), _lake_files(lake)
+    proc = subprocess.Popen([CLI, "ingest", "--source", str(src), "--warehouse", str(wh), *to],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     building = building_path(wh)
     deadline = time.monotonic() + 60
-    while (
-        time.monotonic() < deadline
-        and _written(building) <= wh.stat().st_size + kill_after_mb * 2**20
-    ):
-        time.sleep(0.01)
+    if sink == "lake":
+        while time.monotonic() < deadline and len(_lake_files(lake)) <= len(files) + kill_after:
+            time.sleep(0.01)
+    else:
+        while (
+            time.monotonic() < deadline
+            and _written(building) <= wh.stat().st_size + kill_after * 2**20
+        ):
+            time.sleep(0.01)
     assert proc.poll() is None, "the ingest finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert counts(wh) == before
+    if sink == "lake":  # the batches committed before the kill are whole, and visible
+        loaded = query(wh, "select sum(records) from raw.ingested_objects")[0][0]
+        assert counts(wh)["agent_events"] == loaded >= before["agent_events"]
+    else:
+        assert counts(wh) == before
 
-    rerun = cli("ingest", "--source", str(src), "--warehouse", str(wh), env=env)
+    rerun = cli("ingest", "--source", str(src), "--warehouse", str(wh), *to, env=env)
     assert rerun.returncode == 0, rerun.stderr
     assert query(
         wh, "select count(*), count(distinct (source_object, byte_offset)) from raw.agent_events"
     ) == [(stats.events + stats.duplicates + 1,) * 2]
+    if sink == "lake":  # what the killed run left uncommitted is gone
+        committed = {Path(f).name for f in _lake_files(lake) if f.startswith("ingested_objects/")}
+        assert {Path(f).name for f in _lake_files(lake)} == committed
+
+
+def _lake_files(lake: Path) -> list[str]:
+    """The files of a lake (not its lock), relative to it."""
+    found = [p for p in lake.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    return sorted(str(p.relative_to(lake)) for p in found)
 
 
 def test_two_runs_at_once_the_second_stops_naming_the_first(tmp_path: Path) -> None:

@@ -1,0 +1,231 @@
+"""The raw layer as a Parquet lake: the same rows as the warehouse's tables, exactly once."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import boto3
+import duckdb
+import polars as pl
+import pytest
+from helpers import assert_same_marts, cli, counts, event, query, write_object
+
+from ingest.config import Settings
+from ingest.lake import LAKE_TABLES, PARTITIONED, Lake, LakeError, connect_warehouse
+from ingest.pipeline import run_ingest
+from ingest.publishing import run_lock
+from ingest.sample import generate_archive
+
+# Columns that differ between any two runs of one archive, whatever the sink: the times of the
+# run, and where a configuration was first seen (objects are read concurrently, so either of
+# two objects showing it may come first).
+RUN_DEPENDENT = {"ingested_at", "rejected_at", "first_ingested_at", "first_source_object",
+                 "first_byte_offset"}  # fmt: skip
+FILE = r"\d{8}T\d{12}Z-[0-9a-f]{12}\.parquet"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated archive with a damaged object, so that records are rejected too."""
+    root = tmp_path_factory.mktemp("lake") / "archive"
+    generate_archive(root, agents=4, days=2, seed=7)
+    damaged = b'{"EventId": "x", "EventType": "LOGIN"}{"EventId"'
+    (root / "2026/11/02/08").mkdir(parents=True, exist_ok=True)
+    (root / "2026/11/02/08/damaged").write_bytes(damaged)
+    return root
+
+
+def _settings(archive: Path, tmp_path: Path, lake: str | None) -> Settings:
+    """Small commits, so that a run writes many batches and configurations recur across them."""
+    return Settings(
+        source=str(archive),
+        warehouse=tmp_path / "wh.duckdb",
+        batch_objects=20,
+        commit_records=500,
+        lake=lake,
+    )
+
+
+def _lake_files(lake: Path) -> list[str]:
+    """Every file below the lake, relative to it."""
+    return sorted(str(p.relative_to(lake)) for p in lake.rglob("*") if p.is_file())
+
+
+def test_a_lake_holds_the_same_raw_rows_as_the_warehouse(archive: Path, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    to_lake = run_ingest(_settings(archive, tmp_path, str(lake)))
+    to_db = run_ingest(_settings(archive, tmp_path, None))
+    assert (to_lake.new, to_lake.records) == (to_db.new, to_db.records)
+    assert to_lake.rejected_records == to_db.rejected_records > 0
+    on_lake = tmp_path / "on-lake.duckdb"
+    connect_warehouse(on_lake, str(lake)).close()
+
+    assert counts(on_lake) == counts(tmp_path / "wh.duckdb")
+    with duckdb.connect() as con:
+        con.execute(f"attach '{tmp_path / 'wh.duckdb'}' as db (read_only)")
+        con.execute(f"attach '{on_lake}' as lake (read_only)")
+        for table in LAKE_TABLES:
+            described = [
+                con.execute(f"describe {db}.raw.{table}").fetchall() for db in ("db", "lake")
+            ]
+            types = [[(c[0], c[1]) for c in columns] for columns in described]
+            assert types[0] == types[1], table
+            cols = ", ".join(f'"{c}"' for c, _ in types[0] if c not in RUN_DEPENDENT)
+            for left, right in (("db", "lake"), ("lake", "db")):
+                diff = con.execute(
+                    f"select {cols} from {left}.raw.{table}"
+                    f" except all select {cols} from {right}.raw.{table}"
+                ).fetchall()
+                assert diff == [], f"{table}: rows in {left} only: {diff[:3]}"
+    rejected = query(on_lake, "select count(*), min(error) from raw.rejected_records")
+    assert rejected[0][0] == to_lake.rejected_records
+    assert "invalid JSON" in rejected[0][1] or "lacks required" in rejected[0][1]
+
+    files = _lake_files(lake)
+    batches = {re.sub(r".*/", "", f) for f in files if f.startswith("ingested_objects/")}
+    assert len(batches) > 3
+    for f in files:
+        table = f.split("/")[0]
+        if table in PARTITIONED:
+            assert re.fullmatch(rf"{table}/event_date=\d{{4}}-\d\d-\d\d/{FILE}", f), f
+        else:
+            assert re.fullmatch(rf"{table}/{FILE}", f), f
+        assert re.sub(r".*/", "", f) in batches, f
+    partitioned = query(
+        on_lake,
+        f"select count(*), count(*) filter (where event_date = cast(event_timestamp at time zone"
+        f" 'UTC' as date)) from read_parquet('{lake}/agent_events/**/*.parquet',"
+        " hive_partitioning = true)",
+    )
+    assert partitioned == [(to_lake.records,) * 2]
+    keys = query(
+        on_lake,
+        "select count(*), count(distinct routing_profile_configuration_key)"
+        f" from read_parquet('{lake}/routing_profile_configurations/*.parquet')",
+    )
+    assert keys[0][0] == keys[0][1] > 1  # each configuration once, though seen in many batches
+
+    again = run_ingest(_settings(archive, tmp_path, str(lake)))
+    assert (again.new, again.records, _lake_files(lake)) == (0, 0, files)
+
+
+def test_uncommitted_files_are_invisible_and_removed_by_the_next_run(
+    archive: Path, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    settings = _settings(archive, tmp_path, str(lake))
+    first = run_ingest(settings)
+    committed = _lake_files(lake)
+    on_lake = tmp_path / "on-lake.duckdb"
+    connect_warehouse(on_lake, str(lake)).close()
+    before = counts(on_lake)
+    # What a run killed before its manifest leaves: renamed data files, and a temporary one.
+    events = next(lake.glob("agent_events/*/*.parquet"))
+    orphan = events.with_name("20991231T235959000000Z-0123456789ab.parquet")
+    shutil.copy(events, orphan)
+    shutil.copy(events, events.with_name(f".{orphan.name}.tmp"))
+    configurations = next(lake.glob("routing_profile_configurations/*.parquet"))
+    shutil.copy(configurations, configurations.with_name(orphan.name))
+    assert counts(on_lake) == before
+
+    later = archive.parent / "later"
+    write_object(later / "late.gz", [event("late", "2026-11-04T00:00:00.000Z")])
+    again = run_ingest(replace(settings, source=str(later)))
+    assert (again.new, again.records) == (1, 1)
+    left = _lake_files(lake)
+    assert not [f for f in left if orphan.name in f]
+    assert set(committed) < set(left)
+    assert counts(on_lake)["agent_events"] == first.records + 1
+
+
+def test_a_lake_needs_a_warehouse_of_its_own(archive: Path, tmp_path: Path) -> None:
+    run_ingest(_settings(archive, tmp_path, None))
+    with pytest.raises(LakeError, match="keeps its raw tables itself"):
+        connect_warehouse(tmp_path / "wh.duckdb", str(tmp_path / "lake"))
+    assert counts(tmp_path / "wh.duckdb")["agent_events"] > 0
+    on_lake = tmp_path / "on-lake.duckdb"
+    connect_warehouse(on_lake, str(tmp_path / "lake")).close()
+    with pytest.raises(LakeError, match="reads its raw tables from a lake"):
+        run_ingest(replace(_settings(archive, tmp_path, None), warehouse=on_lake))
+
+
+@pytest.mark.e2e
+def test_an_s3_lake_gets_every_file_once(
+    archive: Path, s3_server: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    url = f"s3://{s3_bucket}/raw"
+    first = run_ingest(_settings(archive, tmp_path, url))
+    s3 = boto3.client("s3", endpoint_url=s3_server)
+    listed = s3.list_objects_v2(Bucket=s3_bucket)
+    keys = sorted(o["Key"] for o in listed["Contents"])
+    assert listed["KeyCount"] < 1000  # one listing page holds them all
+    assert not [k for k in keys if not re.fullmatch(r"raw/[a-z_]+/(event_date=[\d-]+/)?" + FILE, k)]
+    assert {k.split("/")[1] for k in keys} == set(LAKE_TABLES)
+    lake = Lake(url)
+    events = lake.read("agent_events", lake.committed(), ["event_id"])
+    assert len(events) == first.records > 0
+
+    # What a run killed before its manifest leaves: a data file, and a temporary key.
+    orphans = ["raw/agent_events/event_date=2026-11-02/20991231T235959000000Z-0123456789ab.parquet",
+               "raw/agent_event_queues/.20991231T235959000000Z-0123456789ab.parquet.tmp"]  # fmt: skip
+    for key in orphans:
+        s3.put_object(Bucket=s3_bucket, Key=key, Body=b"PAR1")
+    again = run_ingest(_settings(archive, tmp_path, url))
+    assert (again.new, again.records) == (0, 0)
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]) == keys
+
+    refused = cli("run", "--source", archive, "--warehouse", tmp_path / "x.duckdb", "--lake", url)
+    assert refused.returncode == 2
+    assert "cannot read the S3 lake" in refused.stderr and "httpfs" in refused.stderr
+
+
+@pytest.mark.e2e
+def test_dbt_on_a_lake_builds_the_same_marts(archive: Path, tmp_path: Path) -> None:
+    on_lake, on_db = tmp_path / "lake" / "connect.duckdb", tmp_path / "db" / "connect.duckdb"
+    lake = tmp_path / "raw-lake"
+    built = cli("run", "--source", archive, "--warehouse", on_lake, "--lake", lake)
+    assert built.returncode == 1, built.stderr  # 1: the damaged object's records are rejected
+    assert "every model built and every test passed" in built.stderr
+    reference = cli("run", "--source", archive, "--warehouse", on_db)
+    assert "every model built and every test passed" in reference.stderr
+    assert query(on_lake, "select count(*) from raw.agent_events") == query(
+        on_db, "select count(*) from raw.agent_events"
+    )
+    assert_same_marts(on_lake, on_db)
+    views = query(
+        on_lake,
+        "select count(*) from duckdb_views() where schema_name = 'raw' and not internal",
+    )
+    assert views == [(len(LAKE_TABLES),)]
+    assert pl.read_parquet(next(lake.glob("ingested_objects/*.parquet"))).height > 0
+
+
+@pytest.mark.e2e
+def test_one_run_at_a_time_writes_a_lake_folder(archive: Path, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    with run_lock(lake / ".ingest"):
+        other = cli("ingest", "--source", archive, "--warehouse", tmp_path / "b.duckdb",
+                    "--lake", lake)  # fmt: skip
+    assert other.returncode == 75
+    assert f"{lake}/.ingest is being written by pid" in other.stderr
+    assert not list(lake.glob("*/*"))
+
+
+@pytest.mark.e2e
+def test_a_warehouse_with_raw_rows_of_its_own_is_not_put_on_a_lake(
+    archive: Path, tmp_path: Path
+) -> None:
+    wh, lake = tmp_path / "wh.duckdb", tmp_path / "lake"
+    run_ingest(_settings(archive, tmp_path, None))
+    refused = cli("ingest", "--source", archive, "--warehouse", wh, "--lake", lake)
+    assert refused.returncode == 2
+    assert f"not started: {wh} keeps its raw tables itself" in refused.stderr
+    assert not list(lake.glob("*/*"))
+    on_lake = tmp_path / "on-lake.duckdb"
+    connect_warehouse(on_lake, str(lake)).close()
+    without = cli("ingest", "--source", archive, "--warehouse", on_lake)
+    assert without.returncode == 2
+    assert f"not started: {on_lake} reads its raw tables from the lake {lake}" in without.stderr

@@ -91,7 +91,9 @@ def run_nightly(
                     ingest and not full_refresh and _built_already(building, result, settings.lake)
                 )
                 if not result.build_skipped:
-                    result.project_changed = _project_changed(building, result.dbt_fingerprint)
+                    result.project_changed = _project_changed(
+                        building, result.dbt_fingerprint, settings.lake
+                    )
                     result.dbt = dbt_build(building, full_refresh or result.project_changed)
                 result.warnings = quality_report(building)
             result.published = result.dbt is None or result.dbt.publishable
@@ -140,26 +142,26 @@ def raw_state(warehouse: Path, lake: str | None = None) -> str:
     return " ".join(map(str, (*objects, *rejections)))
 
 
-def _built_already(warehouse: Path, result: NightlyResult, lake: str | None) -> bool:
-    """Whether the last build passed everything and was made by this project from these raw
-    tables: then a build now would give the same marts and the same test results."""
+def _last_build(warehouse: Path, lake: str | None) -> tuple[int, str | None, str | None] | None:
+    """The last published build's dbt status, project fingerprint and raw state, if any."""
     with connect_warehouse(warehouse, lake) as con:
-        last = con.execute(
+        return con.execute(
             "select dbt_status, dbt_fingerprint, raw_state from raw.runs"
             " where dbt_status is not null and published order by ended_at desc limit 1"
         ).fetchone()
-    return last == (0, result.dbt_fingerprint, result.raw_state)
 
 
-def _project_changed(warehouse: Path, fingerprint: str | None) -> bool:
+def _built_already(warehouse: Path, result: NightlyResult, lake: str | None) -> bool:
+    """Whether the last build passed everything and was made by this project from these raw
+    tables: then a build now would give the same marts and the same test results."""
+    return _last_build(warehouse, lake) == (0, result.dbt_fingerprint, result.raw_state)
+
+
+def _project_changed(warehouse: Path, fingerprint: str | None, lake: str | None) -> bool:
     """Whether the marts were last built by another version of the dbt project (or by one that
     recorded none): their incremental rows may not be what the models make now."""
-    with connect(warehouse) as con:
-        last = con.execute(
-            "select dbt_fingerprint from raw.runs"
-            " where dbt_status is not null and published order by ended_at desc limit 1"
-        ).fetchone()
-    return last is not None and last[0] != fingerprint
+    last = _last_build(warehouse, lake)
+    return last is not None and last[1] != fingerprint
 
 
 def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:

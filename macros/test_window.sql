@@ -8,7 +8,10 @@
     value: what the night rebuilt. A plain `dbt build` therefore tests the nightly window
     only; `--vars '{test_all_history: true}'` (connect-warehouse verify, make verify) tests
     every row. A model without meta.test_window, and a test that sets its own `where`, are
-    not windowed. -#}
+    not windowed. A view with `meta.tested_in_verify_only: true` (an intermediate view that
+    computes over all history whatever the filter; the tables built from it test the same
+    columns on their window) is tested on no row by the nightly build, and on every row by
+    verify. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where and '__test_window__' in where -%}
@@ -28,17 +31,20 @@
 
 {#- The predicate of a model's test window (see get_where_subquery), or `true`. -#}
 {% macro test_window_filter(relation) -%}
-    {%- set found = namespace(expression=none) -%}
+    {%- set found = namespace(expression=none, verify_only=false) -%}
     {%- if execute and not var('test_all_history', false) -%}
         {%- for node in graph.nodes.values() -%}
             {%- if node.resource_type == 'model'
                 and node.alias == relation.identifier
                 and node.schema == relation.schema -%}
                 {%- set found.expression = node.config.meta.get('test_window') -%}
+                {%- set found.verify_only = node.config.meta.get('tested_in_verify_only', false) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
-    {%- if found.expression is none -%}
+    {%- if found.verify_only -%}
+        false
+    {%- elif found.expression is none -%}
         true
     {%- else -%}
         {{ found.expression }} >= (

@@ -4,6 +4,7 @@ Every build is the real `dbt build` (or the CLI) on real DuckDB files."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -14,6 +15,7 @@ import pytest
 from helpers import assert_same_marts, cli, dbt_build, deliver, ingest_cli, query, t
 
 from ingest.sample import agent_event, object_key, to_ms, write_object
+from ingest.transform import RUN_RESULTS, VERIFY_TARGET
 
 pytestmark = pytest.mark.e2e
 
@@ -121,15 +123,37 @@ def test_verify_tests_all_history_where_the_nightly_build_tests_its_window(
     nightly = cli("build", "--warehouse", warehouse)
     assert nightly.returncode == 0, nightly.stdout + nightly.stderr
     assert "every model built and every test passed" in nightly.stderr
+    # the data tests of the intermediate views computed over all history
+    # (meta.tested_in_verify_only) look at no row in the nightly build ...
+    view_tests = ("not_null_int_agent_status_observations_", "not_null_int_contact_states_")
+    nightly_sql = compiled_tests(RUN_RESULTS, view_tests)
+    assert len(nightly_sql) == 5  # 3 columns of the statuses, 2 of the contacts
+    assert all("where false" in sql for sql in nightly_sql.values())
 
     verified = cli("verify", "--warehouse", warehouse)
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert "1 tests failed" in verified.stderr
     assert "unique_dq_duplicates_daily_event_date" in verified.stderr
+    # ... and at every row in verify, where each of them passed
+    verify_sql = compiled_tests(VERIFY_TARGET / "run_results.json", view_tests)
+    assert verify_sql.keys() == nightly_sql.keys()
+    assert not any("where false" in sql for sql in verify_sql.values())
     # read-only: the bad rows are still there, nothing was written
     assert query(
         warehouse, "select count(*) from marts.dq_duplicates_daily where event_date = '2026-10-01'"
     ) == [(2,)]
+
+
+def compiled_tests(run_results: Path, prefixes: tuple[str, ...]) -> dict[str, str]:
+    """The compiled SQL of the tests in run_results.json whose names start with a prefix,
+    by name; each must have passed."""
+    found = {}
+    for result in json.loads(run_results.read_text())["results"]:
+        name = result["unique_id"].split(".")[2]
+        if result["unique_id"].startswith("test.") and name.startswith(prefixes):
+            assert result["status"] == "pass", result
+            found[name] = result["compiled_code"]
+    return found
 
 
 def test_a_late_open_status_that_started_before_the_window_counts_every_day(

@@ -10,7 +10,7 @@
 -- Incremental (a table, delete+insert on event_id; it feeds the dq_* marts): the events
 -- within `lookback_days` of the latest stored one are sequenced again, after each agent's
 -- last stored event before the window (re-emitted: its next event may be a late one), whose
--- logged-in state carries over.
+-- logged-in state and event number carry over: the window's events are numbered on from it.
 
 {{
     config(
@@ -33,7 +33,8 @@ stored_before_window as (
         event_timestamp,
         status_name,
         status_type,
-        is_logged_in as session_marker
+        is_logged_in as session_marker,
+        event_number as stored_event_number
     from {{ this }}
     -- the agent's last event before the window: its next one is in the window, or none
     where event_timestamp < {{ lookback_window_start('event_timestamp') }}
@@ -94,7 +95,8 @@ sequenced_events as (
         ) as is_logged_in,
         lead(event_id) over agent_order as next_event_id,
         lead(event_type) over agent_order as next_event_type,
-        lead(event_timestamp) over agent_order as next_event_at
+        lead(event_timestamp) over agent_order as next_event_at,
+        row_number() over agent_order as window_event_number
     from session_markers
     window agent_order as (
         partition by agent_arn
@@ -118,6 +120,13 @@ final as (
         next_event_type,
         next_event_at,
         (epoch_us(next_event_at) - epoch_us(event_timestamp)) / 1e6 as seconds_to_next_event,
+        {% if is_incremental() -%}
+        -- numbered on from the re-emitted stored event (the first of its agent here), if any
+        coalesce(max(stored_event_number) over (partition by agent_arn) - 1, 0)
+        + window_event_number as event_number,
+        {%- else -%}
+        window_event_number as event_number,
+        {%- endif %}
         case
             when not is_logged_in then null
             when next_event_type is null or next_event_type = 'LOGIN' then event_timestamp

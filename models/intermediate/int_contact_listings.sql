@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['agent_arn', 'contact_id'],
+    )
+}}
+
 -- One row per contact per snapshot that lists it, placed in the agent's event order:
 -- `listing_position` is the agent's event number (every event type, HEART_BEATs
 -- included, since they list the contacts too) for a current snapshot, and half a step
@@ -6,23 +14,51 @@
 -- `offer_number` counts the offers of one contact to one agent: a new offer starts at the
 -- first listing, after a listing gap (the contact left the list), or when a contact that
 -- was missed, rejected, in error or ended is ringing again.
+--
+-- Incremental (a table, delete+insert on agent and contact): every contact listed within
+-- `lookback_days` of the latest stored listing is rebuilt from all of its listings, which
+-- start no earlier than its earliest stored one. Event numbers come from
+-- int_agent_event_sequence, which numbers a night's events on from the stored ones, so
+-- the stored listings of other contacts keep theirs.
 
 with
 
-agent_events as (
+{% if is_incremental() %}
+window_contacts as (
+    select distinct agent_arn, contact_id
+    from {{ ref('int_contact_states') }}
+    where observed_at >= {{ lookback_window_start('observed_at') }}
+),
+
+rebuilt_since as (
     select
-        agent_arn,
-        event_id,
-        event_type,
-        event_timestamp,
-        row_number() over (
-            partition by agent_arn order by event_timestamp, event_id
-        ) as event_number
-    from {{ ref('stg_agent_events') }}
+        least(
+            min(stored_listings.observed_at), {{ lookback_window_start('observed_at') }}
+        ) as observed_at
+    from {{ this }} as stored_listings
+    inner join window_contacts
+        on stored_listings.agent_arn = window_contacts.agent_arn
+        and stored_listings.contact_id = window_contacts.contact_id
+),
+{% endif %}
+
+agent_events as (
+    select agent_arn, event_id, event_number
+    from {{ ref('int_agent_event_sequence') }}
+    {% if is_incremental() %}
+    where event_timestamp >= (select rebuilt_since.observed_at from rebuilt_since)
+    {% endif %}
 ),
 
 contact_states as (
-    select * from {{ ref('int_contact_states') }}
+    select contact_states.*
+    from {{ ref('int_contact_states') }} as contact_states
+    {% if is_incremental() %}
+    inner join window_contacts
+        on contact_states.agent_arn = window_contacts.agent_arn
+        and contact_states.contact_id = window_contacts.contact_id
+    where contact_states.observed_at >= (select rebuilt_since.observed_at from rebuilt_since)
+    {% endif %}
 ),
 
 placed as (

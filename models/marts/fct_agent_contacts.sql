@@ -16,7 +16,9 @@
 --
 -- Incremental: every offer of a contact listed within `lookback_days` of the latest stored
 -- first sighting, or of a stored contact not yet cleared, is rebuilt from all of its
--- listings (delete+insert on agent and contact).
+-- listings (delete+insert on agent and contact). They start no earlier than the contact's
+-- stored first sighting or the window, so only listings, events and statuses from there on
+-- are read.
 
 with
 
@@ -30,6 +32,17 @@ touched_contacts as (
     from {{ ref('int_contact_listings') }}
     where observed_at >= {{ lookback_window_start('first_seen_at') }}
 ),
+
+rebuilt_since as (
+    select
+        least(
+            min(stored_offers.first_seen_at), {{ lookback_window_start('first_seen_at') }}
+        ) as observed_at
+    from {{ this }} as stored_offers
+    inner join touched_contacts
+        on stored_offers.agent_arn = touched_contacts.agent_arn
+        and stored_offers.contact_id = touched_contacts.contact_id
+),
 {% endif %}
 
 listings as (
@@ -39,19 +52,16 @@ listings as (
     inner join touched_contacts
         on listings.agent_arn = touched_contacts.agent_arn
         and listings.contact_id = touched_contacts.contact_id
+    where listings.observed_at >= (select rebuilt_since.observed_at from rebuilt_since)
     {% endif %}
 ),
 
+-- the agents' events, numbered as in int_contact_listings
 agent_events as (
-    select
-        agent_arn,
-        event_timestamp,
-        row_number() over (
-            partition by agent_arn order by event_timestamp, event_id
-        ) as event_number
-    from {{ ref('stg_agent_events') }}
+    select agent_arn, event_timestamp, event_number
+    from {{ ref('int_agent_event_sequence') }}
     {% if is_incremental() %}
-    where agent_arn in (select touched_contacts.agent_arn from touched_contacts)
+    where event_timestamp >= (select rebuilt_since.observed_at from rebuilt_since)
     {% endif %}
 ),
 
@@ -135,6 +145,11 @@ custom_statuses as (
     select agent_arn, started_at, coalesce(ended_at, 'infinity'::timestamptz) as ended_at
     from {{ ref('fct_agent_status') }}
     where status_type = 'CUSTOM'
+        {% if is_incremental() %}
+        -- only those that can overlap a rebuilt offer
+        and coalesce(ended_at, 'infinity'::timestamptz)
+        > (select min(cleared.connected_at) from cleared)
+        {% endif %}
 ),
 
 custom_overlap as (

@@ -9,8 +9,10 @@
 -- One row per EventId. Firehose delivers at least once, so raw.agent_events can hold
 -- several copies of an event; when they differ, the longest record wins, then the
 -- lexically smallest record text, so the choice never depends on arrival order.
--- Incremental: only event ids with a copy ingested since the last run are re-ranked
--- (over all of their copies, old and new).
+-- Incremental: only event ids with a copy ingested since the last run are re-ranked: their
+-- new copies against the copy stored for them, which won over all their older copies (the
+-- ranking is a total order), so the older copies are never read again; the stored
+-- copies_received and last_ingested_at count them.
 
 with
 
@@ -20,28 +22,62 @@ stored_watermark as (
     from {{ this }}
 ),
 
-newly_received_event_ids as (
-    select distinct event_id
+new_copies as (
+    select
+        *,
+        record::varchar as record_text,
+        1 as copies,
+        ingested_at as copies_last_ingested_at
     from {{ source('connect', 'agent_events') }}
     where ingested_at > (select stored_watermark.last_ingested_at from stored_watermark)
 ),
-{% endif %}
 
+stored_choices as (
+    select event_id, event_timestamp, source_object, byte_offset, copies_received, last_ingested_at
+    from {{ this }}
+    where event_id in (select new_copies.event_id from new_copies)
+),
+
+stored_chosen_copies as (
+    select
+        raw_copies.*,
+        raw_copies.record::varchar as record_text,
+        stored_choices.copies_received as copies,
+        stored_choices.last_ingested_at as copies_last_ingested_at
+    from {{ source('connect', 'agent_events') }} as raw_copies
+    inner join stored_choices
+        on raw_copies.event_id = stored_choices.event_id
+        and raw_copies.source_object = stored_choices.source_object
+        and raw_copies.byte_offset = stored_choices.byte_offset
+    -- (the stored copy's own time and arrival: lets the scan skip the older row groups)
+    where
+        raw_copies.event_timestamp
+        >= (select min(earliest.event_timestamp) from stored_choices as earliest)
+        and raw_copies.ingested_at
+        <= (select stored_watermark.last_ingested_at from stored_watermark)
+),
+
+received_copies as (
+    select * from new_copies
+    union all
+    select * from stored_chosen_copies
+),
+{% else %}
 received_copies as (
     select
         *,
-        record::varchar as record_text
+        record::varchar as record_text,
+        1 as copies,
+        ingested_at as copies_last_ingested_at
     from {{ source('connect', 'agent_events') }}
-    {% if is_incremental() %}
-    where event_id in (select newly_received_event_ids.event_id from newly_received_event_ids)
-    {% endif %}
 ),
+{% endif %}
 
 ranked_copies as (
     select
         *,
-        count(*) over (partition by event_id) as copies_received,
-        max(ingested_at) over (partition by event_id) as last_ingested_at,
+        sum(copies) over (partition by event_id) as copies_received,
+        max(copies_last_ingested_at) over (partition by event_id) as last_ingested_at,
         row_number() over (
             partition by event_id
             order by length(record_text) desc, record_text asc, source_object asc, byte_offset asc

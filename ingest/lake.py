@@ -131,6 +131,9 @@ class LakeSink:
         self.keys = set(configurations.get_column(KEY)) if len(configurations) else set()
         rejected = self.lake.read("rejected_records", committed, list(REJECTION_KEY))
         self.rejected = set(rejected.iter_rows())
+        # tables with a file already: the others get one even when empty, so that every reader
+        # (DuckDB, Spark, Athena) finds each table's folder and its column types
+        self.filed = {t for t in LAKE_TABLES if self.lake.committed_files(t, committed)}
         self.staging = tempfile.TemporaryDirectory(prefix="lake-")
         spill = {"temp_directory": self.staging.name}
         self.con = duckdb.connect(config=INGEST_DUCKDB_CONFIG | spill)
@@ -204,7 +207,7 @@ class LakeSink:
         con = self.con
         dates = con.execute(f"select distinct {EVENT_DATE} from raw.agent_events").fetchall()
         contacts = 0
-        for (day,) in sorted(dates):
+        for n, (day,) in enumerate(sorted(dates)):
             where = f"{EVENT_DATE} = date '{day.isoformat()}'"
             folder = f"{PARTITION}={day.isoformat()}"
             self._copy(
@@ -215,13 +218,16 @@ class LakeSink:
                 f" byte_offset from raw.agent_events where {where}) e using (source_object,"
                 " byte_offset)"
             )
-            contacts += self._copy(dated, "agent_event_contacts", folder, batch)
+            first = n == 0 and "agent_event_contacts" not in self.filed
+            contacts += self._copy(dated, "agent_event_contacts", folder, batch, always=first)
         stored = con.execute("select count(*) from raw.agent_event_contacts").fetchone()[0]
         if contacts != stored:  # every contact belongs to an event of its batch
             raise RuntimeError(f"{stored - contacts} contacts without their event in the batch")
         for table in LAKE_TABLES[len(PARTITIONED) : -1]:
-            self._copy(f"select * from raw.{table}", table, None, batch)
+            always = table not in self.filed
+            self._copy(f"select * from raw.{table}", table, None, batch, always=always)
         self._copy(f"select * from raw.{MANIFEST}", MANIFEST, None, batch, always=True)
+        self.filed.update(LAKE_TABLES[1:] if dates else LAKE_TABLES[2:])
 
     def _copy(
         self, sql: str, table: str, folder: str | None, batch: str, always: bool = False

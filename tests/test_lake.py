@@ -15,6 +15,7 @@ from helpers import assert_same_marts, cli, counts, event, query, write_object
 
 from ingest.config import Settings
 from ingest.lake import LAKE_TABLES, PARTITIONED, Lake, LakeError, connect_warehouse
+from ingest.loading import SCHEMA_SQL
 from ingest.pipeline import run_ingest
 from ingest.publishing import run_lock
 from ingest.sample import generate_archive
@@ -229,3 +230,28 @@ def test_a_warehouse_with_raw_rows_of_its_own_is_not_put_on_a_lake(
     without = cli("ingest", "--source", archive, "--warehouse", on_lake)
     assert without.returncode == 2
     assert f"not started: {on_lake} reads its raw tables from the lake {lake}" in without.stderr
+
+
+def test_every_table_has_a_typed_file_from_the_first_batch(tmp_path: Path) -> None:
+    # one event, no contact, nothing rejected: the tables without rows still get an empty file,
+    # so that a reader (Spark, DuckDB) finds every table's folder and its columns
+    lonely = event("lonely-1", "2026-11-02T08:00:00.000Z")
+    lonely["CurrentAgentSnapshot"]["Contacts"] = []
+    lonely["PreviousAgentSnapshot"]["Contacts"] = []
+    archive = write_object(tmp_path / "archive/2026/11/02/08/a.gz", [lonely]).parents[4]
+    lake = tmp_path / "lake"
+    summary = run_ingest(_settings(archive, tmp_path, str(lake)))
+    assert (summary.records, summary.rejected_records) == (1, 0)
+
+    tables = {f.split("/")[0] for f in _lake_files(lake)}
+    assert tables == set(LAKE_TABLES)
+    empty = {"agent_event_contacts": "agent_event_contacts/event_date=2026-11-02/*.parquet",
+             "rejected_records": "rejected_records/*.parquet"}  # fmt: skip
+    with duckdb.connect() as con:
+        con.execute(SCHEMA_SQL.read_text())
+        for table, files in empty.items():
+            scan = f"read_parquet('{lake / files}', hive_partitioning = false)"
+            assert con.execute(f"select count(*) from {scan}").fetchone() == (0,), table
+            found = con.execute(f"describe select * from {scan}").fetchall()
+            schema = con.execute(f"describe raw.{table}").fetchall()
+            assert [c[:2] for c in found] == [c[:2] for c in schema], table

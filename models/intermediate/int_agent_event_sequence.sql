@@ -14,7 +14,7 @@
 
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='event_id',
     )
@@ -89,18 +89,21 @@ sequenced_events as (
     select
         *,
         coalesce(
-            last_value(session_marker ignore nulls) over agent_order,
+            {{ last_non_null('session_marker') }} over agent_order,
             false
         ) as is_logged_in,
-        lead(event_id) over agent_order as next_event_id,
-        lead(event_type) over agent_order as next_event_type,
-        lead(event_timestamp) over agent_order as next_event_at
+        lead(event_id) over agent_sequence as next_event_id,
+        lead(event_type) over agent_sequence as next_event_type,
+        lead(event_timestamp) over agent_sequence as next_event_at
     from session_markers
-    window agent_order as (
-        partition by agent_arn
-        order by event_timestamp, event_id
-        rows between unbounded preceding and current row
-    )
+    window
+        -- lead() takes no frame (Spark rejects one)
+        agent_sequence as (partition by agent_arn order by event_timestamp, event_id),
+        agent_order as (
+            partition by agent_arn
+            order by event_timestamp, event_id
+            rows between unbounded preceding and current row
+        )
 ),
 
 final as (
@@ -117,7 +120,8 @@ final as (
         next_event_id,
         next_event_type,
         next_event_at,
-        (epoch_us(next_event_at) - epoch_us(event_timestamp)) / 1e6 as seconds_to_next_event,
+        ({{ epoch_us('next_event_at') }} - {{ epoch_us('event_timestamp') }}) / 1e6
+            as seconds_to_next_event,
         case
             when not is_logged_in then null
             when next_event_type is null or next_event_type = 'LOGIN' then event_timestamp

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='event_id',
     )
@@ -16,7 +16,7 @@ with
 
 {% if is_incremental() %}
 stored_watermark as (
-    select coalesce(max(last_ingested_at), '-infinity'::timestamptz) as last_ingested_at
+    select coalesce(max(last_ingested_at), {{ timestamp_min() }}) as last_ingested_at
     from {{ this }}
 ),
 
@@ -30,7 +30,7 @@ newly_received_event_ids as (
 received_copies as (
     select
         *,
-        record::varchar as record_text
+        cast(record as {{ dbt.type_string() }}) as record_text
     from {{ source('connect', 'agent_events') }}
     {% if is_incremental() %}
     where event_id in (select newly_received_event_ids.event_id from newly_received_event_ids)
@@ -53,7 +53,7 @@ final as (
     select
         event_id,
         upper(event_type) as event_type,
-        event_timestamp::timestamptz as event_timestamp,
+        cast(event_timestamp as {{ type_timestamptz() }}) as event_timestamp,
         version as event_version,
         aws_account_id,
         agent_arn,

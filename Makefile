@@ -16,7 +16,7 @@ export SOURCE WAREHOUSE RAW_LAKE
 
 SOURCE_ARG := $(if $(SOURCE),--source "$(SOURCE)",)
 
-.PHONY: help setup run ingest build verify report sample sql test test-fast test-browser lint fuzz bench bench-nightly docs docs-static clean
+.PHONY: help setup setup-spark java build-spark test-spark run ingest build verify report sample sql test test-fast test-browser lint fuzz bench bench-nightly docs docs-static clean
 
 help: ## list the targets
 	@echo "make TARGET, with TARGET one of:"
@@ -39,6 +39,44 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
+# The Spark target (profiles.yml `spark`): pyspark and dbt-spark, pinned in
+# requirements-spark.lock and installed together with requirements.lock (so that dbt-spark
+# keeps our dbt-core), and a Java 17 or 21 runtime (Debian: apt-get install
+# openjdk-17-jre-headless).
+setup-spark: $(VENV)/.spark-installed ## install pyspark and dbt-spark (requirements-spark.lock) into .venv/
+
+$(VENV)/.spark-installed: $(VENV)/.installed requirements-spark.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock -r requirements-spark.lock
+	touch $@
+
+java: ## check that a Java runtime for Spark is there (JAVA_HOME or java on PATH)
+	@if [ -n "$$JAVA_HOME" ]; then \
+		[ -x "$$JAVA_HOME/bin/java" ] || { echo "JAVA_HOME=$$JAVA_HOME has no bin/java: Spark needs a Java 17 or 21 runtime (Debian: apt-get install openjdk-17-jre-headless)." >&2; exit 1; }; \
+	elif ! command -v java >/dev/null 2>&1; then \
+		echo "No Java runtime found (JAVA_HOME is not set and java is not on PATH): Spark needs Java 17 or 21 (Debian: apt-get install openjdk-17-jre-headless)." >&2; \
+		exit 1; \
+	fi
+
+# RAW_LAKE: the Parquet lake of the raw tables Spark reads (see README). Without it,
+# build-spark writes one from the sample archive: warehouse/spark/sample.duckdb, then
+# warehouse/spark/lake/.
+SPARK_DIR ?= warehouse/spark
+export SPARK_DIR
+
+build-spark: setup-spark java ## every model and dbt test on Spark (local mode) from the lake RAW_LAKE (default: the sample's)
+	@if [ -z "$(RAW_LAKE)" ]; then \
+		set -e; \
+		[ -d sample-archive ] || $(BIN)/connect-warehouse sample; \
+		rm -f $(SPARK_DIR)/sample.duckdb; mkdir -p $(SPARK_DIR); \
+		$(BIN)/connect-warehouse ingest --source sample-archive --warehouse $(SPARK_DIR)/sample.duckdb; \
+		$(BIN)/python tests/lake.py $(SPARK_DIR)/sample.duckdb $(SPARK_DIR)/lake; \
+	fi
+	RAW_LAKE="$(or $(RAW_LAKE),$(abspath $(SPARK_DIR))/lake)" $(BIN)/dbt build --target spark --profiles-dir . \
+		--target-path target/spark --exclude-resource-type unit_test
+
+test-spark: setup-spark java ## DuckDB and Spark build the sample and the hand-built test days: every mart compared row by row
+	$(BIN)/python -m pytest -m spark
+
 run: setup ## nightly job: ingest, then dbt build
 	$(BIN)/connect-warehouse run $(SOURCE_ARG) --warehouse "$(WAREHOUSE)"
 
@@ -60,14 +98,14 @@ sample: setup ## write the generated sample archive
 sql: setup ## a read-only query: make sql Q="select ..."
 	$(BIN)/connect-warehouse sql "$(Q)" --warehouse "$(WAREHOUSE)"
 
-test: setup lint ## lint, then the whole test suite but the browser tests (15-30 minutes)
-	$(BIN)/python -m pytest -m "not browser"
+test: setup lint ## lint, then the whole test suite but the browser and Spark tests (15-30 minutes)
+	$(BIN)/python -m pytest -m "not browser and not spark"
 
 test-browser: setup ## the browser tests: the report and the dbt docs in headless Chromium (apt: chromium)
 	$(BIN)/python -m pytest -m browser
 
 test-fast: setup ## the tests not marked e2e (no CLI, dbt or S3 server; under a minute)
-	$(BIN)/python -m pytest -m "not e2e and not browser"
+	$(BIN)/python -m pytest -m "not e2e and not browser and not spark"
 
 lint: setup ## ruff on the Python; sqlfluff on the dbt models, each ending with its final CTE
 	$(BIN)/ruff check ingest tests sqlfluff_libs

@@ -4,8 +4,8 @@
     the window, so they are rebuilt. -#}
 {% macro lookback_window_start(column) -%}
     (
-        select coalesce(max({{ column }}), '-infinity'::timestamptz)
-            - to_days({{ var('lookback_days') }})
+        select coalesce(max({{ column }}), {{ timestamp_min() }})
+            - {{ days_interval(var('lookback_days')) }}
         from {{ this }}
     )
 {%- endmacro %}

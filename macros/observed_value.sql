@@ -6,6 +6,6 @@
     {%- if which not in ('latest', 'earliest') -%}
         {{ exceptions.raise_compiler_error("observed_value: which is 'latest' or 'earliest', not '" ~ which ~ "'") }}
     {%- endif -%}
-    {{ 'arg_max' if which == 'latest' else 'arg_min' }}({{ column }}, (observed_at, snapshot_order, event_id))
+    {{ (arg_max if which == 'latest' else arg_min)(column, ['observed_at', 'snapshot_order', 'event_id']) }}
     {%- if ignore_nulls %} filter (where {{ column }} is not null){% endif -%}
 {%- endmacro %}

@@ -11,7 +11,7 @@
                       earlier versions): where the next night's look-back window starts. -#}
 {% macro scd2_versions(observations, entity_key, version_key) %}
     select
-        {{ surrogate_key([entity_key, 'epoch_us(observed_at)', 'attributes_hash']) }}
+        {{ surrogate_key([entity_key, epoch_us('observed_at'), 'attributes_hash']) }}
             as {{ version_key }},
         *,
         observed_at as valid_from,

@@ -30,7 +30,7 @@ where login_at is null
     or (position = segments_in_session and ended_at is distinct from logout_at)
     or ended_at <= started_at
     or abs(coalesce(duration_seconds, -1)
-        - coalesce((epoch_us(ended_at) - epoch_us(started_at)) / 1e6, -1)) > 0.001
+        - coalesce(({{ epoch_us('ended_at') }} - {{ epoch_us('started_at') }}) / 1e6, -1)) > 0.001
 
 {% endtest %}
 

@@ -15,7 +15,7 @@ from sequenced
 where ended_at is distinct from next_started_at
     or ended_at < started_at
     or abs(coalesce(duration_seconds, -1)
-        - coalesce((epoch_us(ended_at) - epoch_us(started_at)) / 1e6, -1)) > 0.001
+        - coalesce(({{ epoch_us('ended_at') }} - {{ epoch_us('started_at') }}) / 1e6, -1)) > 0.001
 
 {% endtest %}
 
@@ -36,8 +36,8 @@ intervals as (
         agent_arn,
         status_key,
         sum(
-            epoch_us(coalesce(ended_at, greatest(started_at, (select max(data_horizon_at) from {{ horizon }}))))
-            - epoch_us(started_at)
+            {{ epoch_us('coalesce(ended_at, greatest(started_at, (select max(data_horizon_at) from ' ~ horizon ~ ')))') }}
+            - {{ epoch_us('started_at') }}
         ) / 1e6 as interval_seconds
     from {{ intervals }}
     group by agent_arn, status_key

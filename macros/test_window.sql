@@ -49,6 +49,6 @@
     {%- else -%}
         {{ found.expression }} >= (
             select max({{ found.expression }}) from {{ relation }}
-        ) - to_days({{ var('test_window_days', 3) }})
+        ) - {{ days_interval(var('test_window_days', 3)) }}
     {%- endif -%}
 {%- endmacro %}

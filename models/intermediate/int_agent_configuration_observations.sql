@@ -26,17 +26,17 @@ final as (
         current_hierarchy_level5_arn as hierarchy_level5_arn,
         current_hierarchy_level5_name as hierarchy_level5_name,
         current_routing_profile_arn as routing_profile_arn,
-        md5(to_json({
-            u: current_username,
-            f: current_first_name,
-            l: current_last_name,
-            h1: current_hierarchy_level1_arn, n1: current_hierarchy_level1_name,
-            h2: current_hierarchy_level2_arn, n2: current_hierarchy_level2_name,
-            h3: current_hierarchy_level3_arn, n3: current_hierarchy_level3_name,
-            h4: current_hierarchy_level4_arn, n4: current_hierarchy_level4_name,
-            h5: current_hierarchy_level5_arn, n5: current_hierarchy_level5_name,
-            rp: current_routing_profile_arn
-        })::varchar) as attributes_hash
+        {{ json_object_md5({
+            'u': 'current_username',
+            'f': 'current_first_name',
+            'l': 'current_last_name',
+            'h1': 'current_hierarchy_level1_arn', 'n1': 'current_hierarchy_level1_name',
+            'h2': 'current_hierarchy_level2_arn', 'n2': 'current_hierarchy_level2_name',
+            'h3': 'current_hierarchy_level3_arn', 'n3': 'current_hierarchy_level3_name',
+            'h4': 'current_hierarchy_level4_arn', 'n4': 'current_hierarchy_level4_name',
+            'h5': 'current_hierarchy_level5_arn', 'n5': 'current_hierarchy_level5_name',
+            'rp': 'current_routing_profile_arn'
+        }) }} as attributes_hash
     from events
     where current_username is not null or current_routing_profile_arn is not null
 )

@@ -14,7 +14,7 @@
 
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='event_id',
     )
@@ -90,19 +90,22 @@ sequenced_events as (
     select
         *,
         coalesce(
-            last_value(session_marker ignore nulls) over agent_order,
+            {{ last_non_null('session_marker') }} over agent_order,
             false
         ) as is_logged_in,
-        lead(event_id) over agent_order as next_event_id,
-        lead(event_type) over agent_order as next_event_type,
-        lead(event_timestamp) over agent_order as next_event_at,
-        row_number() over agent_order as window_event_number
+        lead(event_id) over agent_sequence as next_event_id,
+        lead(event_type) over agent_sequence as next_event_type,
+        lead(event_timestamp) over agent_sequence as next_event_at,
+        row_number() over agent_sequence as window_event_number
     from session_markers
-    window agent_order as (
-        partition by agent_arn
-        order by event_timestamp, event_id
-        rows between unbounded preceding and current row
-    )
+    window
+        -- lead() takes no frame (Spark rejects one)
+        agent_sequence as (partition by agent_arn order by event_timestamp, event_id),
+        agent_order as (
+            partition by agent_arn
+            order by event_timestamp, event_id
+            rows between unbounded preceding and current row
+        )
 ),
 
 final as (
@@ -119,7 +122,8 @@ final as (
         next_event_id,
         next_event_type,
         next_event_at,
-        (epoch_us(next_event_at) - epoch_us(event_timestamp)) / 1e6 as seconds_to_next_event,
+        ({{ epoch_us('next_event_at') }} - {{ epoch_us('event_timestamp') }}) / 1e6
+            as seconds_to_next_event,
         {% if is_incremental() -%}
         -- numbered on from the re-emitted stored event (the first of its agent here), if any
         coalesce(max(stored_event_number) over (partition by agent_arn) - 1, 0)

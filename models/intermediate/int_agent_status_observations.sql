@@ -84,19 +84,15 @@ snapshots as (
 ),
 
 with_last_logout as (
-    select snapshots.*, logouts.logout_at as last_logout_at
-    from snapshots
-    asof left join logouts
-        on snapshots.agent_arn = logouts.agent_arn
-        and snapshots.as_of > logouts.logout_at
+    {{ asof_value(
+        'snapshots', 'logouts', 'agent_arn', 'as_of', '>', 'logout_at', 'last_logout_at'
+    ) }}
 ),
 
 with_last_login as (
-    select with_last_logout.*, logins.login_at as last_login_at
-    from with_last_logout
-    asof left join logins
-        on with_last_logout.agent_arn = logins.agent_arn
-        and with_last_logout.as_of >= logins.login_at
+    {{ asof_value(
+        'with_last_logout', 'logins', 'agent_arn', 'as_of', '>=', 'login_at', 'last_login_at'
+    ) }}
 ),
 
 observed as (
@@ -128,7 +124,7 @@ observed as (
 ),
 
 offline_statuses as (
-    select instance_arn, arg_max(status_arn, observed_at) as offline_status_arn
+    select instance_arn, {{ arg_max('status_arn', 'observed_at') }} as offline_status_arn
     from observed
     where status_type = 'OFFLINE' and status_arn is not null
     group by instance_arn

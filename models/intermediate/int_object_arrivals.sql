@@ -13,16 +13,15 @@ objects as (
 key_times as (
     select
         *,
-        timezone('UTC', try_strptime(
-            nullif(regexp_extract(source_object, '(\d{4}/\d{2}/\d{2}/\d{2})/[^/]*$', 1), ''),
+        {{ try_parse_utc_timestamp(
+            "nullif(regexp_extract(source_object, '([0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2})/[^/]*$', 1), '')",
             '%Y/%m/%d/%H'
-        )) as folder_hour,
-        timezone('UTC', try_strptime(
-            nullif(regexp_extract(
-                source_object, '(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[^/]*$', 1
-            ), ''),
+        ) }} as folder_hour,
+        {{ try_parse_utc_timestamp(
+            "nullif(regexp_extract(source_object, "
+            ~ "'([0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2})-[^/]*$', 1), '')",
             '%Y-%m-%d-%H-%M-%S'
-        )) as file_name_stamp
+        ) }} as file_name_stamp
     from objects
 ),
 

@@ -20,8 +20,10 @@ concurrency as (
         max(maximum_slots) filter (where channel = 'VOICE') as voice_max_slots,
         max(maximum_slots) filter (where channel = 'CHAT') as chat_max_slots,
         max(maximum_slots) filter (where channel in ('TASK', 'TASKS')) as task_max_slots,
-        list(channel || '=' || coalesce(maximum_slots::varchar, '') order by channel)
-            as channel_max_slots
+        {{ ordered_list(
+            "channel || '=' || coalesce(cast(maximum_slots as " ~ dbt.type_string() ~ "), '')",
+            'channel'
+        ) }} as channel_max_slots
     from {{ ref('stg_agent_event_concurrency') }}
     where channel is not null
     group by routing_profile_configuration_key
@@ -45,8 +47,7 @@ queues as (
     select
         routing_profile_configuration_key,
         max(queue_arn) filter (where is_default_outbound) as default_outbound_queue_arn,
-        list(distinct queue_arn order by queue_arn) filter (where is_profile_inbound_queue)
-            as inbound_queue_arns
+        {{ sorted_distinct_list('queue_arn', 'is_profile_inbound_queue') }} as inbound_queue_arns
     from configuration_queues
     group by routing_profile_configuration_key
 ),
@@ -60,9 +61,14 @@ joined as (
         concurrency.voice_max_slots,
         concurrency.chat_max_slots,
         concurrency.task_max_slots,
-        coalesce(concurrency.channel_max_slots, []::varchar[]) as channel_max_slots,
+        coalesce(
+            concurrency.channel_max_slots,
+            cast({{ empty_list() }} as {{ type_string_list() }})
+        ) as channel_max_slots,
         queues.default_outbound_queue_arn,
-        coalesce(queues.inbound_queue_arns, []::varchar[]) as inbound_queue_arns
+        coalesce(
+            queues.inbound_queue_arns, cast({{ empty_list() }} as {{ type_string_list() }})
+        ) as inbound_queue_arns
     from events
     left join concurrency
         on events.current_routing_profile_configuration_key
@@ -75,12 +81,12 @@ joined as (
 final as (
     select
         *,
-        md5(to_json({
-            name: routing_profile_name,
-            max_slots: channel_max_slots,
-            outbound: default_outbound_queue_arn,
-            inbound: inbound_queue_arns
-        })::varchar) as attributes_hash
+        {{ json_object_md5({
+            'name': 'routing_profile_name',
+            'max_slots': 'channel_max_slots',
+            'outbound': 'default_outbound_queue_arn',
+            'inbound': 'inbound_queue_arns'
+        }) }} as attributes_hash
     from joined
 )
 

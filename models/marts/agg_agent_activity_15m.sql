@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='interval_date',
     )
@@ -53,13 +53,11 @@ segments as (
 segment_intervals as (
     select
         *,
-        unnest(generate_series(
-            time_bucket(interval 15 minute, started_at),
-            time_bucket(
-                interval 15 minute, greatest(started_at, ended_at - interval 1 microsecond)
-            ),
-            interval 15 minute
-        )) as interval_start
+        {{ series_rows(
+            time_bucket_minutes(15, 'started_at'),
+            time_bucket_minutes(15, 'greatest(started_at, ended_at - interval 1 microsecond)'),
+            'interval 15 minute'
+        ) }} as interval_start
     from segments
     where ended_at > started_at
 ),
@@ -68,8 +66,8 @@ segment_intervals as (
 pieces as (
     select
         *,
-        epoch_us(least(ended_at, interval_start + interval 15 minute))
-        - epoch_us(greatest(started_at, interval_start)) as micros
+        {{ epoch_us('least(ended_at, interval_start + interval 15 minute)') }}
+        - {{ epoch_us('greatest(started_at, interval_start)') }} as micros
     from segment_intervals
 ),
 
@@ -93,13 +91,13 @@ activity as (
 contacts as (
     select
         agent_arn,
-        time_bucket(interval 15 minute, coalesce(ended_at, cleared_at)) as interval_start,
+        {{ time_bucket_minutes(15, 'coalesce(ended_at, cleared_at)') }} as interval_start,
         count(*) as contacts_handled,
-        sum((handle_seconds * 1e6)::bigint) / 1e6 as handle_seconds,
-        sum((contact_handle_seconds * 1e6)::bigint) / 1e6 as contact_handle_seconds,
-        sum((hold_seconds * 1e6)::bigint) / 1e6 as hold_seconds,
-        sum((interaction_seconds * 1e6)::bigint) / 1e6 as interaction_seconds,
-        sum((after_contact_work_seconds * 1e6)::bigint) / 1e6
+        sum(round(handle_seconds * 1e6)::bigint) / 1e6 as handle_seconds,
+        sum(round(contact_handle_seconds * 1e6)::bigint) / 1e6 as contact_handle_seconds,
+        sum(round(hold_seconds * 1e6)::bigint) / 1e6 as hold_seconds,
+        sum(round(interaction_seconds * 1e6)::bigint) / 1e6 as interaction_seconds,
+        sum(round(after_contact_work_seconds * 1e6)::bigint) / 1e6
             as contact_after_contact_work_seconds
     from {{ ref('fct_agent_contacts') }}
     where is_handled and coalesce(ended_at, cleared_at) is not null
@@ -107,20 +105,20 @@ contacts as (
         and coalesce(ended_at, cleared_at)
         >= (select rebuilt_days.first_day_start from rebuilt_days)
         {% endif %}
-    group by agent_arn, time_bucket(interval 15 minute, coalesce(ended_at, cleared_at))
+    group by agent_arn, {{ time_bucket_minutes(15, 'coalesce(ended_at, cleared_at)') }}
 ),
 
 non_responses as (
     select
         agent_arn,
-        time_bucket(interval 15 minute, non_response_at) as interval_start,
+        {{ time_bucket_minutes(15, 'non_response_at') }} as interval_start,
         count(*) as contacts_missed
     from {{ ref('fct_agent_contacts') }}
     where is_non_response
         {% if is_incremental() %}
         and non_response_at >= (select rebuilt_days.first_day_start from rebuilt_days)
         {% endif %}
-    group by agent_arn, time_bucket(interval 15 minute, non_response_at)
+    group by agent_arn, {{ time_bucket_minutes(15, 'non_response_at') }}
 ),
 
 joined as (
@@ -156,11 +154,11 @@ joined as (
 
 final as (
     select
-        {{ surrogate_key(['agent_arn', 'epoch_us(interval_start)']) }} as agent_interval_id,
+        {{ surrogate_key(['agent_arn', epoch_us('interval_start')]) }} as agent_interval_id,
         agent_arn,
         interval_start,
         interval_start + interval 15 minute as interval_end,
-        timezone({{ tz }}, interval_start)::date as interval_date,
+        {{ local_time(tz, 'interval_start') }}::date as interval_date,
         online_seconds,
         idle_seconds,
         on_contact_seconds,
@@ -183,7 +181,7 @@ final as (
         end as occupancy
     from joined
     {% if is_incremental() %}
-    where timezone({{ tz }}, interval_start)::date
+    where {{ local_time(tz, 'interval_start') }}::date
         >= (select rebuilt_days.first_day from rebuilt_days)
     {% endif %}
 )

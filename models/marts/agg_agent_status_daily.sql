@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='activity_date',
     )
@@ -52,11 +52,11 @@ intervals as (
 interval_days as (
     select
         *,
-        unnest(generate_series(
-            timezone({{ tz }}, started_at)::date::timestamp,
-            timezone({{ tz }}, ended_at)::date::timestamp,
-            interval 1 day
-        )) as local_midnight
+        {{ series_rows(
+            local_time(tz, 'started_at') ~ '::date::timestamp',
+            local_time(tz, 'ended_at') ~ '::date::timestamp',
+            'interval 1 day'
+        ) }} as local_midnight
     from intervals
 ),
 
@@ -69,8 +69,10 @@ day_segments as (
         status_type,
         started_at,
         local_midnight::date as activity_date,
-        greatest(started_at, timezone({{ tz }}, local_midnight)) as segment_start,
-        least(ended_at, timezone({{ tz }}, local_midnight + interval 1 day)) as segment_end
+        greatest(started_at, {{ instant_of_local_time(tz, 'local_midnight') }}) as segment_start,
+        least(
+            ended_at, {{ instant_of_local_time(tz, 'local_midnight + interval 1 day') }}
+        ) as segment_end
     from interval_days
 ),
 
@@ -79,10 +81,10 @@ final as (
         agent_arn,
         activity_date,
         status_key,
-        arg_max(status_arn, started_at) as status_arn,
-        arg_max(status_name, started_at) as status_name,
-        arg_max(status_type, started_at) as status_type,
-        sum(epoch_us(segment_end) - epoch_us(segment_start)) / 1e6 as seconds,
+        {{ arg_max('status_arn', 'started_at') }} as status_arn,
+        {{ arg_max('status_name', 'started_at') }} as status_name,
+        {{ arg_max('status_type', 'started_at') }} as status_type,
+        sum({{ epoch_us('segment_end') }} - {{ epoch_us('segment_start') }}) / 1e6 as seconds,
         count(*) as interval_segments
     from day_segments
     where segment_end > segment_start

@@ -10,7 +10,7 @@
 
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='window_replace',
         unique_key='agent_key',
         window_column='last_seen_at',

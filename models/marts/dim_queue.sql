@@ -1,7 +1,7 @@
-{{ config(materialized='incremental', unique_key='queue_arn') }}
+{{ config(materialized=incremental_materialization(), unique_key='queue_arn') }}
 
 {%- set window_start = lookback_window_start('last_seen_at') if is_incremental()
-    else "'-infinity'::timestamptz" %}
+    else timestamp_min() %}
 
 -- One row per queue ARN seen in a routing profile or on a contact: latest name and
 -- channels. Agent queues (one per agent, Name null) are flagged.
@@ -18,10 +18,10 @@ event_configurations as (
     select
         event_id,
         event_timestamp as observed_at,
-        unnest([
-            current_routing_profile_configuration_key,
-            previous_routing_profile_configuration_key
-        ]) as routing_profile_configuration_key
+        {{ unnest_values([
+            'current_routing_profile_configuration_key',
+            'previous_routing_profile_configuration_key'
+        ]) }} as routing_profile_configuration_key
     from {{ ref('stg_agent_events') }}
 ),
 
@@ -42,7 +42,7 @@ contact_queues as (
     select
         queue_arn,
         queue_name,
-        null::varchar[] as channels,
+        cast(null as {{ type_string_list() }}) as channels,
         observed_at,
         event_id
     from {{ ref('int_contact_states') }}
@@ -63,10 +63,10 @@ sightings as (
 sighted_queues as (
     select
         queue_arn,
-        arg_max(queue_name, (observed_at, event_id)) filter (where queue_name is not null)
-            as queue_name,
-        arg_max(channels, (observed_at, event_id)) filter (where channels is not null)
-            as channels,
+        {{ arg_max('queue_name', ['observed_at', 'event_id']) }}
+        filter (where queue_name is not null) as queue_name,
+        {{ arg_max('channels', ['observed_at', 'event_id']) }}
+        filter (where channels is not null) as channels,
         count(queue_name) = 0 as is_never_named,
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at

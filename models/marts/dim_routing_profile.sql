@@ -5,7 +5,7 @@
 
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='window_replace',
         unique_key='routing_profile_key',
         window_column='last_seen_at',

@@ -6,7 +6,7 @@
 
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='event_date',
     )
@@ -19,9 +19,10 @@ events as (
     {% if is_incremental() %}
     where event_timestamp >= (
             select
-                timezone(
-                    'UTC', (max(stored_days.event_date) - {{ var('lookback_days') }})::timestamp
-                )
+                {{ instant_of_local_time(
+                    "'UTC'",
+                    '(max(stored_days.event_date) - ' ~ var('lookback_days') ~ ')::timestamp'
+                ) }}
             from {{ this }} as stored_days
         )
     {% endif %}
@@ -29,7 +30,7 @@ events as (
 
 final as (
     select
-        timezone('UTC', event_timestamp)::date as event_date,
+        {{ local_time("'UTC'", 'event_timestamp') }}::date as event_date,
         sum(copies_received)::bigint as records_received,
         count(*) as distinct_events,
         (sum(copies_received) - count(*))::bigint as duplicate_records,

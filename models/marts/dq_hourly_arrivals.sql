@@ -8,14 +8,14 @@
 
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='hour_start',
     )
 }}
 
 {%- set window_start = lookback_window_start('hour_start') if is_incremental()
-    else "'-infinity'::timestamptz" %}
+    else timestamp_min() %}
 
 with
 
@@ -54,7 +54,7 @@ bounds as (
 ),
 
 hours as (
-    select unnest(generate_series(first_hour, last_hour, interval 1 hour)) as hour_start
+    select {{ series_rows('first_hour', 'last_hour', 'interval 1 hour') }} as hour_start
     from bounds
     where first_hour is not null
 ),
@@ -78,12 +78,12 @@ events_per_hour as (
 logged_in_hours as (
     select
         agent_arn,
-        unnest(generate_series(
-            date_trunc('hour', started_at),
-            -- a stretch ending exactly on the hour does not reach into that hour
-            date_trunc('hour', greatest(started_at, ended_at - interval 1 microsecond)),
-            interval 1 hour
-        )) as hour_start
+        -- a stretch ending exactly on the hour does not reach into that hour
+        {{ series_rows(
+            "date_trunc('hour', started_at)",
+            "date_trunc('hour', greatest(started_at, ended_at - interval 1 microsecond))",
+            'interval 1 hour'
+        ) }} as hour_start
     from logged_in_stretches
 ),
 

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='window_replace',
         unique_key='session_id',
         window_column='started_at',
@@ -119,32 +119,28 @@ pieces as (
 
 -- the status in force at the start of each piece (intervals are contiguous)
 pieces_with_status as (
-    select
-        pieces.*,
-        status_intervals.interval_id as status_interval_id,
+    {{ asof_left_join(
+        'pieces', 'status_intervals', 'agent_arn', 'piece_start', '>=', 'started_at',
+        'interval_id',
+        'status_intervals.interval_id as status_interval_id,
         status_intervals.status_key,
         status_intervals.status_arn,
         status_intervals.status_name,
         status_intervals.status_type,
-        status_intervals.routing_profile_arn as status_routing_profile_arn
-    from pieces
-    asof left join status_intervals
-        on pieces.agent_arn = status_intervals.agent_arn
-        and pieces.piece_start >= status_intervals.started_at
+        status_intervals.routing_profile_arn as status_routing_profile_arn'
+    ) }}
 ),
 
 -- the last snapshot at or before the start of each piece, within the same session
 pieces_with_snapshot as (
-    select
-        pieces_with_status.*,
-        case
+    {{ asof_left_join(
+        'pieces_with_status', 'snapshot_states', 'agent_arn', 'piece_start', '>=',
+        'event_timestamp', 'event_id',
+        'case
             when pieces_with_status.login_at <= snapshot_states.event_timestamp
                 then snapshot_states.event_id
-        end as snapshot_event_id
-    from pieces_with_status
-    asof left join snapshot_states
-        on pieces_with_status.agent_arn = snapshot_states.agent_arn
-        and pieces_with_status.piece_start >= snapshot_states.event_timestamp
+        end as snapshot_event_id'
+    ) }}
 ),
 
 classified as (
@@ -187,18 +183,18 @@ classified as (
 signed as (
     select
         *,
-        md5(to_json({
-            status_interval_id: status_interval_id,
-            activity: activity,
-            routing_profile_arn: routing_profile_arn,
-            contacts: contacts,
-            voice_active_slots: voice_active_slots,
-            voice_max_slots: voice_max_slots,
-            chat_active_slots: chat_active_slots,
-            chat_max_slots: chat_max_slots,
-            task_active_slots: task_active_slots,
-            task_max_slots: task_max_slots
-        })::varchar) as signature
+        {{ json_object_md5({
+            'status_interval_id': 'status_interval_id',
+            'activity': 'activity',
+            'routing_profile_arn': 'routing_profile_arn',
+            'contacts': 'contacts',
+            'voice_active_slots': 'voice_active_slots',
+            'voice_max_slots': 'voice_max_slots',
+            'chat_active_slots': 'chat_active_slots',
+            'chat_max_slots': 'chat_max_slots',
+            'task_active_slots': 'task_active_slots',
+            'task_max_slots': 'task_max_slots'
+        }) }} as signature
     from classified
 ),
 
@@ -249,13 +245,13 @@ segments as (
 
 final as (
     select
-        {{ surrogate_key(['session_id', 'epoch_us(started_at)']) }} as segment_id,
+        {{ surrogate_key(['session_id', epoch_us('started_at')]) }} as segment_id,
         session_id,
         agent_arn,
         segment_number,
         started_at,
         ended_at,
-        (epoch_us(ended_at) - epoch_us(started_at)) / 1e6 as duration_seconds,
+        ({{ epoch_us('ended_at') }} - {{ epoch_us('started_at') }}) / 1e6 as duration_seconds,
         activity,
         status_name,
         status_arn,

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key=['agent_arn', 'contact_id'],
     )
@@ -70,12 +70,13 @@ offers as (
         agent_arn,
         contact_id,
         offer_number,
-        arg_max(initial_contact_id, listing_position)
+        {{ arg_max('initial_contact_id', 'listing_position') }}
         filter (where initial_contact_id is not null) as initial_contact_id,
-        arg_max(channel, listing_position) filter (where channel is not null) as channel,
-        arg_max(initiation_method, listing_position)
+        {{ arg_max('channel', 'listing_position') }} filter (where channel is not null) as channel,
+        {{ arg_max('initiation_method', 'listing_position') }}
         filter (where initiation_method is not null) as initiation_method,
-        arg_max(queue_arn, listing_position) filter (where queue_arn is not null) as queue_arn,
+        {{ arg_max('queue_arn', 'listing_position') }}
+        filter (where queue_arn is not null) as queue_arn,
         min(queued_at) as queued_at,
         min(state_started_at) filter (where contact_state in ('INCOMING', 'PENDING', 'CONNECTING'))
             as offered_at,
@@ -86,7 +87,7 @@ offers as (
         min(state_started_at) filter (where contact_state = 'ENDED') as ended_at,
         min(state_started_at) filter (where contact_state in ('MISSED', 'REJECTED', 'ERROR'))
             as not_answered_at,
-        arg_max(contact_state, listing_position) as final_state,
+        {{ arg_max('contact_state', 'listing_position') }} as final_state,
         bool_or(contact_state = 'CONNECTED_ONHOLD') as was_on_hold,
         min(observed_at) as first_seen_at,
         max(observed_at) filter (where snapshot = 'current') as last_listed_at,
@@ -133,7 +134,7 @@ holds as (
         agent_arn,
         contact_id,
         offer_number,
-        sum(epoch_us(next_observed_at) - epoch_us(observed_at))
+        sum({{ epoch_us('next_observed_at') }} - {{ epoch_us('observed_at') }})
         filter (where contact_state = 'CONNECTED_ONHOLD') / 1e6 as hold_seconds,
         count(*) filter (where contact_state = 'CONNECTED_ONHOLD') as on_hold_listings
     from current_listings
@@ -142,12 +143,12 @@ holds as (
 
 -- time the agent was in a custom status while handling the contact (AHT leaves it out)
 custom_statuses as (
-    select agent_arn, started_at, coalesce(ended_at, 'infinity'::timestamptz) as ended_at
+    select agent_arn, started_at, coalesce(ended_at, {{ timestamp_max() }}) as ended_at
     from {{ ref('fct_agent_status') }}
     where status_type = 'CUSTOM'
         {% if is_incremental() %}
         -- only those that can overlap a rebuilt offer
-        and coalesce(ended_at, 'infinity'::timestamptz)
+        and coalesce(ended_at, {{ timestamp_max() }})
         > (select min(cleared.connected_at) from cleared)
         {% endif %}
 ),
@@ -158,8 +159,8 @@ custom_overlap as (
         cleared.contact_id,
         cleared.offer_number,
         sum(
-            epoch_us(least(custom_statuses.ended_at, cleared.cleared_at))
-            - epoch_us(greatest(custom_statuses.started_at, cleared.connected_at))
+            {{ epoch_us('least(custom_statuses.ended_at, cleared.cleared_at)') }}
+            - {{ epoch_us('greatest(custom_statuses.started_at, cleared.connected_at)') }}
         ) / 1e6 as custom_status_seconds
     from cleared
     inner join custom_statuses
@@ -194,14 +195,19 @@ durations as (
 measured as (
     select
         *,
-        (epoch_us(coalesce(connected_at, not_answered_at, cleared_at)) - epoch_us(offered_at)) / 1e6
+        (
+            {{ epoch_us('coalesce(connected_at, not_answered_at, cleared_at)') }}
+            - {{ epoch_us('offered_at') }}
+        ) / 1e6
             as ring_seconds,
-        (epoch_us(conversation_ended_at) - epoch_us(connected_at)) / 1e6 as talk_seconds,
+        ({{ epoch_us('conversation_ended_at') }} - {{ epoch_us('connected_at') }}) / 1e6
+            as talk_seconds,
         case when connected_at is not null
-                then (epoch_us(cleared_at) - epoch_us(conversation_ended_at)) / 1e6
+                then
+                    ({{ epoch_us('cleared_at') }} - {{ epoch_us('conversation_ended_at') }}) / 1e6
         end as after_contact_work_seconds,
         case when connected_at is not null
-                then (epoch_us(cleared_at) - epoch_us(connected_at)) / 1e6
+                then ({{ epoch_us('cleared_at') }} - {{ epoch_us('connected_at') }}) / 1e6
         end as contact_handle_seconds
     from durations
 ),

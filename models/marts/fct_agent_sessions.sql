@@ -116,7 +116,7 @@ horizon as (
 ),
 
 online_intervals as (
-    select agent_arn, started_at, coalesce(ended_at, 'infinity'::timestamptz) as ended_at
+    select agent_arn, started_at, coalesce(ended_at, {{ timestamp_max() }}) as ended_at
     from {{ ref('fct_agent_status') }}
     where status_type is distinct from 'OFFLINE'
 ),
@@ -126,11 +126,11 @@ online_time as (
         sessions.agent_arn,
         sessions.login_at,
         sum(
-            epoch_us(least(
-                online_intervals.ended_at,
-                coalesce(sessions.logout_at, greatest(sessions.login_at, horizon.data_horizon_at))
-            ))
-            - epoch_us(greatest(online_intervals.started_at, sessions.login_at))
+            {{ epoch_us(
+                'least(online_intervals.ended_at, coalesce(sessions.logout_at, '
+                ~ 'greatest(sessions.login_at, horizon.data_horizon_at)))'
+            ) }}
+            - {{ epoch_us('greatest(online_intervals.started_at, sessions.login_at)') }}
         ) / 1e6 as online_seconds
     from sessions
     cross join horizon
@@ -144,14 +144,15 @@ online_time as (
 
 final as (
     select
-        {{ surrogate_key(['sessions.agent_arn', 'epoch_us(sessions.login_at)']) }} as session_id,
+        {{ surrogate_key(['sessions.agent_arn', epoch_us('sessions.login_at')]) }} as session_id,
         sessions.agent_arn,
         sessions.login_at,
         sessions.logout_at,
         sessions.is_logout_inferred,
         sessions.is_login_inferred,
         sessions.logout_at is null as is_open,
-        (epoch_us(sessions.logout_at) - epoch_us(sessions.login_at)) / 1e6 as duration_seconds,
+        ({{ epoch_us('sessions.logout_at') }} - {{ epoch_us('sessions.login_at') }}) / 1e6
+            as duration_seconds,
         coalesce(online_time.online_seconds, 0) as online_seconds,
         sessions.opened_by
     from sessions

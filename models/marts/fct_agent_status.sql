@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='window_replace',
         unique_key='interval_id',
         window_column='started_at',
@@ -49,7 +49,7 @@ observations as (
 
 observed_intervals as (
     select
-        {{ surrogate_key(['agent_arn', 'epoch_us(status_started_at)', 'status_key']) }}
+        {{ surrogate_key(['agent_arn', epoch_us('status_started_at'), 'status_key']) }}
             as interval_id,
         agent_arn,
         status_started_at as started_at,
@@ -57,9 +57,10 @@ observed_intervals as (
         {{ observed_value('status_arn', ignore_nulls=false) }} as status_arn,
         {{ observed_value('status_name', ignore_nulls=false) }} as status_name,
         -- a reported Type wins over one filled in from the name
-        arg_max(
-            status_type, (coalesce(has_reported_type, false), observed_at, snapshot_order, event_id)
-        )
+        {{ arg_max(
+            'status_type',
+            ['coalesce(has_reported_type, false)', 'observed_at', 'snapshot_order', 'event_id']
+        ) }}
         filter (where status_type is not null) as status_type,
         -- configuration in force at the start: from the interval's earliest observation
         {{ observed_value('username', 'earliest') }} as username,
@@ -148,7 +149,7 @@ final as (
         sequenced.status_type,
         sequenced.started_at,
         sequenced.ended_at,
-        (epoch_us(sequenced.ended_at) - epoch_us(sequenced.started_at)) / 1e6
+        ({{ epoch_us('sequenced.ended_at') }} - {{ epoch_us('sequenced.started_at') }}) / 1e6
             as duration_seconds,
         sequenced.ended_at is null as is_open,
         sequenced.routing_profile_arn,

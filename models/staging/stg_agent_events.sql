@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='event_id',
     )
@@ -18,14 +18,14 @@ with
 
 {% if is_incremental() %}
 stored_watermark as (
-    select coalesce(max(last_ingested_at), '-infinity'::timestamptz) as last_ingested_at
+    select coalesce(max(last_ingested_at), {{ timestamp_min() }}) as last_ingested_at
     from {{ this }}
 ),
 
 new_copies as (
     select
         *,
-        record::varchar as record_text,
+        cast(record as {{ dbt.type_string() }}) as record_text,
         1 as copies,
         ingested_at as copies_last_ingested_at
     from {{ source('connect', 'agent_events') }}
@@ -41,7 +41,7 @@ stored_choices as (
 stored_chosen_copies as (
     select
         raw_copies.*,
-        raw_copies.record::varchar as record_text,
+        cast(raw_copies.record as {{ dbt.type_string() }}) as record_text,
         stored_choices.copies_received as copies,
         stored_choices.last_ingested_at as copies_last_ingested_at
     from {{ source('connect', 'agent_events') }} as raw_copies
@@ -66,7 +66,7 @@ received_copies as (
 received_copies as (
     select
         *,
-        record::varchar as record_text,
+        cast(record as {{ dbt.type_string() }}) as record_text,
         1 as copies,
         ingested_at as copies_last_ingested_at
     from {{ source('connect', 'agent_events') }}
@@ -89,7 +89,7 @@ final as (
     select
         event_id,
         upper(event_type) as event_type,
-        event_timestamp::timestamptz as event_timestamp,
+        cast(event_timestamp as {{ type_timestamptz() }}) as event_timestamp,
         version as event_version,
         aws_account_id,
         agent_arn,

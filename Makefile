@@ -58,8 +58,8 @@ java: ## check that a Java runtime for Spark is there (JAVA_HOME or java on PATH
 	fi
 
 # RAW_LAKE: the Parquet lake of the raw tables Spark reads (see README). Without it,
-# build-spark writes one from the sample archive: warehouse/spark/sample.duckdb, then
-# warehouse/spark/lake/.
+# build-spark ingests the sample archive into the lake warehouse/spark/lake/ (exactly once:
+# a second time loads nothing), with warehouse/spark/sample.duckdb as its DuckDB warehouse.
 SPARK_DIR ?= warehouse/spark
 export SPARK_DIR
 
@@ -67,9 +67,9 @@ build-spark: setup-spark java ## every model and dbt test on Spark (local mode) 
 	@if [ -z "$(RAW_LAKE)" ]; then \
 		set -e; \
 		[ -d sample-archive ] || $(BIN)/connect-warehouse sample; \
-		rm -f $(SPARK_DIR)/sample.duckdb; mkdir -p $(SPARK_DIR); \
-		$(BIN)/connect-warehouse ingest --source sample-archive --warehouse $(SPARK_DIR)/sample.duckdb; \
-		$(BIN)/python tests/lake.py $(SPARK_DIR)/sample.duckdb $(SPARK_DIR)/lake; \
+		mkdir -p $(SPARK_DIR); \
+		$(BIN)/connect-warehouse ingest --source sample-archive --lake $(SPARK_DIR)/lake \
+			--warehouse $(SPARK_DIR)/sample.duckdb; \
 	fi
 	RAW_LAKE="$(or $(RAW_LAKE),$(abspath $(SPARK_DIR))/lake)" $(BIN)/dbt build --target spark --profiles-dir . \
 		--target-path target/spark --exclude-resource-type unit_test

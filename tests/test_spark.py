@@ -2,7 +2,7 @@
 
 One lake holds the generated sample and the hand-built test days (test_models' story and
 test_activity's agents): DuckDB builds it from its warehouse, Spark (dbt-spark, session
-method, local mode) from the Parquet lake of the same raw tables (tests/lake.py), each in
+method, local mode) from the same Parquet lake, which the ingest writes (`--lake`), each in
 one `dbt build` (models and data tests). Every mart, and stg_agent_events, is then compared
 row by row: the same columns, the same rows, floating point to 1e-9, timestamps as UTC
 instants. Spark's tables are read from its warehouse folder with DuckDB, so no second
@@ -22,8 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import BIN, LOOKBACK, MARTS, ROOT, dbt_build, ingest_cli
-from lake import write_lake
+from helpers import BIN, LOOKBACK, MARTS, ROOT, cli, dbt_build
 from test_activity import write_archive as write_activity_days
 from test_models import write_story
 
@@ -80,8 +79,9 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
     write_story(archive)
     write_activity_days(archive)
     warehouse = work / "duckdb.duckdb"
-    ingest_cli(archive, warehouse)
-    lake = write_lake(warehouse, work / "lake")
+    lake = work / "lake"  # the ingest's lake sink; the warehouse's raw tables are views on it
+    ingested = cli("ingest", "--source", archive, "--lake", lake, "--warehouse", warehouse)
+    assert ingested.returncode == 0, ingested.stdout + ingested.stderr
     dbt_build(warehouse, work)
     started = time.monotonic()
     result = spark_build(lake, work)

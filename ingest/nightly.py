@@ -86,14 +86,20 @@ def run_nightly(
                     raise
             if build:
                 result.dbt_fingerprint = project_fingerprint()
-                result.raw_state = raw_state(building, settings.lake)
+                with connect_warehouse(building, settings.lake) as con:
+                    result.raw_state = raw_state(con)
+                    last = _last_build(con)
+                # the last build passed everything, made by this project from these raw tables:
+                # a build now would give the same marts and the same test results
                 result.build_skipped = (
-                    ingest and not full_refresh and _built_already(building, result, settings.lake)
+                    ingest
+                    and not full_refresh
+                    and last == (0, result.dbt_fingerprint, result.raw_state)
                 )
                 if not result.build_skipped:
-                    result.project_changed = _project_changed(
-                        building, result.dbt_fingerprint, settings.lake
-                    )
+                    # marts built by another version of the project (or by one that recorded
+                    # none): their incremental rows may not be what the models make now
+                    result.project_changed = last is not None and last[1] != result.dbt_fingerprint
                     result.dbt = dbt_build(building, full_refresh or result.project_changed)
                 result.warnings = quality_report(building)
             result.published = result.dbt is None or result.dbt.publishable
@@ -131,37 +137,21 @@ def _refresh_report(settings: Settings, result: NightlyResult) -> None:
         result.report_error = f"{type(exc).__name__}: {exc}"
 
 
-def raw_state(warehouse: Path, lake: str | None = None) -> str:
+def raw_state(con: duckdb.DuckDBPyConnection) -> str:
     """What the raw tables hold, in a few numbers that change whenever an ingest writes to them."""
-    with connect_warehouse(warehouse, lake) as con:
-        objects = con.execute(
-            "select count(*), max(ingested_at), sum(records), sum(rejected)"
-            " from raw.ingested_objects"
-        ).fetchone()
-        rejections = con.execute("select count(*) from raw.rejected_records").fetchone()
+    objects = con.execute(
+        "select count(*), max(ingested_at), sum(records), sum(rejected) from raw.ingested_objects"
+    ).fetchone()
+    rejections = con.execute("select count(*) from raw.rejected_records").fetchone()
     return " ".join(map(str, (*objects, *rejections)))
 
 
-def _last_build(warehouse: Path, lake: str | None) -> tuple[int, str | None, str | None] | None:
+def _last_build(con: duckdb.DuckDBPyConnection) -> tuple[int, str | None, str | None] | None:
     """The last published build's dbt status, project fingerprint and raw state, if any."""
-    with connect_warehouse(warehouse, lake) as con:
-        return con.execute(
-            "select dbt_status, dbt_fingerprint, raw_state from raw.runs"
-            " where dbt_status is not null and published order by ended_at desc limit 1"
-        ).fetchone()
-
-
-def _built_already(warehouse: Path, result: NightlyResult, lake: str | None) -> bool:
-    """Whether the last build passed everything and was made by this project from these raw
-    tables: then a build now would give the same marts and the same test results."""
-    return _last_build(warehouse, lake) == (0, result.dbt_fingerprint, result.raw_state)
-
-
-def _project_changed(warehouse: Path, fingerprint: str | None, lake: str | None) -> bool:
-    """Whether the marts were last built by another version of the dbt project (or by one that
-    recorded none): their incremental rows may not be what the models make now."""
-    last = _last_build(warehouse, lake)
-    return last is not None and last[1] != fingerprint
+    return con.execute(
+        "select dbt_status, dbt_fingerprint, raw_state from raw.runs"
+        " where dbt_status is not null and published order by ended_at desc limit 1"
+    ).fetchone()
 
 
 def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:

@@ -72,7 +72,7 @@ build-spark: setup-spark java ## every model and dbt test on Spark (local mode) 
 			--warehouse $(SPARK_DIR)/sample.duckdb; \
 	fi
 	RAW_LAKE="$(or $(RAW_LAKE),$(abspath $(SPARK_DIR))/lake)" $(BIN)/dbt build --target spark --profiles-dir . \
-		--target-path target/spark --exclude tag:incremental_behaviour
+		--target-path target/spark
 
 test-spark: setup-spark java ## DuckDB and Spark build the sample and the hand-built test days: every mart compared row by row
 	$(BIN)/python -m pytest -m spark

@@ -25,8 +25,9 @@
     {%- set tz = "'" ~ var('reporting_timezone') ~ "'" -%}
     with stored_window as (
         select
-            timezone({{ tz }}, (max({{ date_column }}) - {{ var('lookback_days') }})::timestamp)
-                as window_start
+            {{ instant_of_local_time(
+                tz, 'cast(max(' ~ date_column ~ ') - ' ~ var('lookback_days') ~ ' as timestamp)'
+            ) }} as window_start
         from {{ this }}
     ),
 
@@ -34,10 +35,13 @@
         select
             coalesce(
                 least(
-                    min(timezone({{ tz }}, started_at)::date),
-                    (select timezone({{ tz }}, stored_window.window_start)::date from stored_window)
+                    min(cast({{ local_time(tz, 'started_at') }} as date)),
+                    (
+                        select cast({{ local_time(tz, 'stored_window.window_start') }} as date)
+                        from stored_window
+                    )
                 ),
-                '-infinity'::date
+                {{ date_min() }}
             ) as first_day
         from {{ segments }} as segments
         where {% if include_open %}ended_at is null or {% endif -%}
@@ -48,7 +52,7 @@
                 and not exists (
                     select 1
                     from {{ this }} as stored
-                    where stored.{{ date_column }} = timezone({{ tz }}, segments.started_at)::date
+                    where stored.{{ date_column }} = cast({{ local_time(tz, 'segments.started_at') }} as date)
                     {%- for column in match_columns %}
                         and stored.{{ column }} = segments.{{ column }}
                     {%- endfor %}
@@ -57,6 +61,8 @@
             {%- endif %}
     )
 
-    select first_day, timezone({{ tz }}, first_day::timestamp) as first_day_start
+    select
+        first_day,
+        {{ instant_of_local_time(tz, 'cast(first_day as timestamp)') }} as first_day_start
     from first_day
 {%- endmacro %}

@@ -76,6 +76,21 @@
 {%- endmacro %}
 
 
+{#- The earliest day, as the open end of a range of days (DuckDB's -infinity; on Spark the
+    second representable day, so that its midnight is an instant in any time zone). -#}
+{% macro date_min() -%}
+    {{ return(adapter.dispatch('date_min', 'connect_agent_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__date_min() -%}
+    '-infinity'::date
+{%- endmacro %}
+
+{% macro spark__date_min() -%}
+    date '0001-01-02'
+{%- endmacro %}
+
+
 {#- The wall-clock time in time zone `tz` (a quoted name) of a UTC instant (a timestamp
     without time zone; cast it to date for the local day). -#}
 {% macro local_time(tz, instant) -%}
@@ -352,20 +367,38 @@
 {%- endmacro %}
 
 
-{#- The materialization of the nightly incremental models: incremental on DuckDB; a table
-    rebuilt in full on Spark, until those models have a Spark incremental strategy
-    (insert_overwrite of the rebuilt partitions). A first build takes the full branch on
-    both, so their results are the same. -#}
+{#- The materialization of the nightly incremental models: incremental on both (Spark's
+    strategies: macros/spark_incremental.sql). -#}
 {% macro incremental_materialization() -%}
-    {{ return(adapter.dispatch('incremental_materialization', 'connect_agent_warehouse')()) }}
-{%- endmacro %}
-
-{% macro default__incremental_materialization() -%}
     {{ return('incremental') }}
 {%- endmacro %}
 
-{% macro spark__incremental_materialization() -%}
-    {{ return('table') }}
+
+{#- The incremental strategy of the models rebuilt by whole days (their unique_key is the
+    day): delete+insert of the rebuilt days on DuckDB; on Spark an insert_overwrite of their
+    partitions, the table being partitioned by the day (whole_days_partition). -#}
+{% macro whole_days_strategy() -%}
+    {{ return(adapter.dispatch('whole_days_strategy', 'connect_agent_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__whole_days_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__whole_days_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+{% macro whole_days_partition(day_column) -%}
+    {{ return(adapter.dispatch('whole_days_partition', 'connect_agent_warehouse')(day_column)) }}
+{%- endmacro %}
+
+{% macro default__whole_days_partition(day_column) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro spark__whole_days_partition(day_column) -%}
+    {{ return([day_column]) }}
 {%- endmacro %}
 
 

@@ -79,11 +79,13 @@ window_markers as (
 ),
 
 session_markers as (
-    select * from window_markers
-    {% if is_incremental() %}
-    union all by name
+    {% if is_incremental() -%}
+    select *, cast(null as bigint) as stored_event_number from window_markers
+    union all
     select * from stored_before_window
-    {% endif %}
+    {%- else -%}
+    select * from window_markers
+    {%- endif %}
 ),
 
 sequenced_events as (

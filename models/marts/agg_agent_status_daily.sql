@@ -1,8 +1,9 @@
 {{
     config(
         materialized=incremental_materialization(),
-        incremental_strategy='delete+insert',
+        incremental_strategy=whole_days_strategy(),
         unique_key='activity_date',
+        partition_by=whole_days_partition('activity_date'),
     )
 }}
 

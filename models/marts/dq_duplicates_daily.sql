@@ -7,8 +7,9 @@
 {{
     config(
         materialized=incremental_materialization(),
-        incremental_strategy='delete+insert',
+        incremental_strategy=whole_days_strategy(),
         unique_key='event_date',
+        partition_by=whole_days_partition('event_date'),
     )
 }}
 

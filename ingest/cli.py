@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, InvalidSetting, Settings, settings_from
-from ingest.lake import LakeError
+from ingest.lake import LakeError, connect_reader
 from ingest.listing import ObjectInfo
 from ingest.nightly import run_nightly
 from ingest.pipeline import IngestSummary, SourceUnavailable
@@ -322,7 +322,7 @@ def sql(
     """Run a query on the warehouse, read-only, and print the result."""
     path = _settings(None, warehouse).warehouse
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
+        with connect_reader(path) as con:
             con.sql(query).show(max_rows=max_rows, max_width=200)
     except duckdb.Error as exc:
         console.print(f"query failed: {exc}", markup=False)

@@ -80,6 +80,10 @@ class Lake:
         """The filesystem path of a file or folder in the lake."""
         return "/".join([self.root, *parts])
 
+    def location(self, *parts: str) -> str:
+        """Where DuckDB finds a file or folder of the lake: an s3:// URL or a local path."""
+        return ("s3://" if is_s3(self.url) else "") + self.path(*parts)
+
     def files(self, table: str) -> list[str]:
         """Every file below a table's folder (committed or not, temporary ones too), sorted."""
         return sorted(self.fs.find(self.path(table)))
@@ -263,30 +267,44 @@ def _quoted(text: str) -> str:
     return text.replace("'", "''")
 
 
-def views_unsupported(lake: str) -> str | None:
-    """Why the warehouse cannot read this lake through views, or None if it can."""
-    if not is_s3(lake):
-        return None
-    return (
-        f"the DuckDB warehouse cannot read the S3 lake {lake}: DuckDB reads S3 through its "
-        "httpfs extension, which is not installed here (and cannot be downloaded offline). "
-        "The ingest writes S3 lakes (`connect-warehouse ingest --lake s3://...`); build from a "
-        "local copy of the lake (`--lake /path/to/folder`) or on a cluster's engine"
-    )
-
-
 def lake_of(warehouse: Path) -> str | None:
     """The lake the warehouse's raw views read, or None if it keeps its raw tables itself."""
     if not warehouse.exists():
         return None
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        found = con.execute(
-            "select comment from duckdb_views() where database_name = current_database()"
-            " and schema_name = 'raw' and view_name = ?",
-            [MANIFEST],
-        ).fetchall()
+        return _lake_on(con)
+
+
+def _lake_on(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The lake the connected warehouse's raw views read, or None."""
+    found = con.execute(
+        "select comment from duckdb_views() where database_name = current_database()"
+        " and schema_name = 'raw' and view_name = ?",
+        [MANIFEST],
+    ).fetchall()
     comment = found[0][0] if found else None
     return comment.removeprefix(VIEW_COMMENT) if comment else None
+
+
+def register_filesystem(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Let the connection's database read an S3 lake through the lake's own s3fs filesystem
+    (DuckDB's httpfs extension is not needed); nothing for a folder, or if one is already
+    registered (a database open twice in a process shares its filesystems)."""
+    if is_s3(lake.url) and "s3" not in con.list_filesystems():
+        con.register_filesystem(lake.fs)
+
+
+def connect_reader(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse, read-only, able to read its raw views if they are over an S3 lake."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        lake = _lake_on(con)
+        if lake and is_s3(lake):
+            register_filesystem(con, Lake(lake))
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def connect_warehouse(warehouse: Path, lake: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -308,8 +326,8 @@ def connect_warehouse(warehouse: Path, lake: str | None = None) -> duckdb.DuckDB
 
 
 def put_on_lake(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> None:
-    """Make the raw tables views over the lake's committed batches (raw.runs stays a table);
-    a lake the warehouse cannot read (S3) leaves it with raw.runs alone."""
+    """Make the raw tables views over the lake's committed batches (raw.runs stays a table)."""
+    register_filesystem(con, lake)
     con.execute("create schema if not exists raw")
     views = con.execute(
         "select view_name from duckdb_views() where database_name = current_database()"
@@ -331,8 +349,6 @@ def put_on_lake(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> 
     }
     for table in LAKE_TABLES:
         con.execute(f"drop table raw.{table}")
-    if views_unsupported(lake.url):
-        return
     for table in LAKE_TABLES:
         con.execute(f"create view raw.{table} as {_view_sql(lake, table, columns[table])}")
     where = lake.url if is_s3(lake.url) else lake.root  # a folder as an absolute path
@@ -367,7 +383,7 @@ def _view_sql(lake: Lake, table: str, columns: list[tuple[str, str]]) -> str:
         nulls = ", ".join(f'cast(null as {kind}) as "{name}"' for name, kind in columns)
         return f"select {nulls} where false"
     typed = ", ".join(f'cast("{name}" as {kind}) as "{name}"' for name, kind in columns)
-    files = _quoted(lake.path(table, "**", "*.parquet"))
+    files = _quoted(lake.location(table, "**", "*.parquet"))
     scan = f"read_parquet('{files}', hive_partitioning = true, filename = true)"
     batch = "parse_filename(filename, true)"
     if table == MANIFEST:  # the latest row of each object
@@ -375,6 +391,6 @@ def _view_sql(lake: Lake, table: str, columns: list[tuple[str, str]]) -> str:
             f"select {typed} from {scan} qualify row_number() over"
             f" (partition by source_object order by {batch} desc) = 1"
         )
-    manifests = _quoted(lake.path(MANIFEST, "*.parquet"))
+    manifests = _quoted(lake.location(MANIFEST, "*.parquet"))
     committed = f"select parse_filename(file, true) from glob('{manifests}')"
     return f"select {typed} from {scan} where {batch} in ({committed})"

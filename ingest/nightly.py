@@ -11,14 +11,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.config import InvalidSetting, Settings
-from ingest.lake import (
-    LakeError,
-    connect_warehouse,
-    is_s3,
-    lake_of,
-    refuse_own_tables,
-    views_unsupported,
-)
+from ingest.lake import LakeError, connect_warehouse, is_s3, lake_of, refuse_own_tables
 from ingest.pipeline import IngestSummary, Reporter, SourceUnavailable, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
 from ingest.quality import quality_report
@@ -64,9 +57,6 @@ def run_nightly(
     """Ingest and/or build in a copy of the warehouse; publish it if the marts are complete."""
     command = "run" if ingest and build else "ingest" if ingest else "build"
     result = NightlyResult(command, datetime.now(UTC))
-    unreadable = build and settings.lake and views_unsupported(settings.lake)
-    if unreadable:
-        raise LakeError(unreadable)
     with ExitStack() as locks:
         locks.enter_context(run_lock(settings.warehouse))
         if settings.lake and not is_s3(settings.lake):  # one writer per lake folder too

@@ -14,7 +14,15 @@ import pytest
 from helpers import assert_same_marts, cli, counts, event, query, write_object
 
 from ingest.config import Settings
-from ingest.lake import LAKE_TABLES, PARTITIONED, Lake, LakeError, connect_warehouse
+from ingest.lake import (
+    LAKE_TABLES,
+    PARTITIONED,
+    Lake,
+    LakeError,
+    connect_reader,
+    connect_warehouse,
+    lake_of,
+)
 from ingest.loading import SCHEMA_SQL
 from ingest.pipeline import run_ingest
 from ingest.publishing import run_lock
@@ -178,20 +186,23 @@ def test_an_s3_lake_gets_every_file_once(
     assert (again.new, again.records) == (0, 0)
     assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]) == keys
 
-    refused = cli("run", "--source", archive, "--warehouse", tmp_path / "x.duckdb", "--lake", url)
-    assert refused.returncode == 2
-    assert "cannot read the S3 lake" in refused.stderr and "httpfs" in refused.stderr
+
+@pytest.fixture(scope="module")
+def on_db(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The archive run (ingest and dbt build) into a warehouse that keeps its raw tables."""
+    warehouse = tmp_path_factory.mktemp("db") / "connect.duckdb"
+    built = cli("run", "--source", archive, "--warehouse", warehouse)
+    assert "every model built and every test passed" in built.stderr, built.stderr
+    return warehouse
 
 
 @pytest.mark.e2e
-def test_dbt_on_a_lake_builds_the_same_marts(archive: Path, tmp_path: Path) -> None:
-    on_lake, on_db = tmp_path / "lake" / "connect.duckdb", tmp_path / "db" / "connect.duckdb"
+def test_dbt_on_a_lake_builds_the_same_marts(archive: Path, on_db: Path, tmp_path: Path) -> None:
+    on_lake = tmp_path / "lake" / "connect.duckdb"
     lake = tmp_path / "raw-lake"
     built = cli("run", "--source", archive, "--warehouse", on_lake, "--lake", lake)
     assert built.returncode == 1, built.stderr  # 1: the damaged object's records are rejected
     assert "every model built and every test passed" in built.stderr
-    reference = cli("run", "--source", archive, "--warehouse", on_db)
-    assert "every model built and every test passed" in reference.stderr
     assert query(on_lake, "select count(*) from raw.agent_events") == query(
         on_db, "select count(*) from raw.agent_events"
     )
@@ -202,6 +213,33 @@ def test_dbt_on_a_lake_builds_the_same_marts(archive: Path, tmp_path: Path) -> N
     )
     assert views == [(len(LAKE_TABLES),)]
     assert pl.read_parquet(next(lake.glob("ingested_objects/*.parquet"))).height > 0
+
+
+@pytest.mark.e2e
+def test_dbt_on_an_s3_lake_builds_the_same_marts(
+    archive: Path, on_db: Path, s3_bucket: str, tmp_path: Path
+) -> None:
+    # DuckDB reads the lake on the S3 server through s3fs (no httpfs), in our connections and
+    # in dbt's (profiles.yml's filesystems)
+    on_s3, url = tmp_path / "s3" / "connect.duckdb", f"s3://{s3_bucket}/raw"
+    built = cli("run", "--source", archive, "--warehouse", on_s3, "--lake", url)
+    assert built.returncode == 1, built.stderr  # 1: the damaged object's records are rejected
+    assert "every model built and every test passed" in built.stderr
+    assert " written; open " in built.stderr  # the report reads the raw views too
+    assert_same_marts(on_s3, on_db)
+    assert lake_of(on_s3) == url
+    connect_warehouse(on_s3).close()  # its views made again over the lake it names (`build`)
+    with connect_reader(on_s3) as con:
+        raw = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in LAKE_TABLES}
+    assert raw == counts(on_db)
+    shown = cli("sql", "select count(*) as n from raw.rejected_records", "--warehouse", on_s3)
+    assert shown.returncode == 0 and str(raw["rejected_records"]) in shown.stdout, shown.stderr
+
+    # a connection without the filesystem: the marts (tables) read, the raw views do not
+    with duckdb.connect(str(on_s3), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_agent_status").fetchone()[0] > 0
+        with pytest.raises(duckdb.Error):
+            con.execute("select count(*) from raw.agent_events").fetchone()
 
 
 @pytest.mark.e2e

@@ -4,7 +4,9 @@ Layout: `<lake>/<table>/<batch>.parquet`, with agent_events and agent_event_cont
 `event_date=YYYY-MM-DD/` (the UTC date of the event). Each commit of the ingest is one batch: its
 files are written under a temporary name (`.<batch>.parquet.tmp`) and renamed, the manifest's
 (`ingested_objects/<batch>.parquet`) last. A batch exists once its manifest file does: readers
-and later runs ignore data files of any other batch, and the next run deletes them.
+and later runs ignore data files of any other batch, and the next run deletes them. In a local
+lake each file is flushed to disk before its rename and its folder after, so that a power loss
+cannot leave a manifest whose data files are lost.
 """
 
 from __future__ import annotations
@@ -251,15 +253,41 @@ class LakeSink:
             self.lake.fs.mv(temporary, final)
             local.unlink()
         else:
-            Path(temporary).parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(Path(temporary).parent)
             self.con.execute(f"copy ({sql}) to '{_quoted(temporary)}' ({PARQUET})")
-            os.replace(temporary, final)
+            _durable_rename(Path(temporary), Path(final))
         return rows
 
     def close(self) -> None:
         """Let the staging database and folder go."""
         self.con.close()
         self.staging.cleanup()
+
+
+def _make_folder(folder: Path) -> None:
+    """Create a folder and its missing parents, each one's name on disk in its parent."""
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        _sync_folder(created.parent)
+
+
+def _durable_rename(temporary: Path, final: Path) -> None:
+    """Rename a written file into place, its content on disk before the rename and the
+    rename on disk before returning (so a manifest written later never outlives its data)."""
+    with temporary.open("rb") as written:
+        os.fsync(written.fileno())
+    os.replace(temporary, final)
+    _sync_folder(final.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (names created, renamed or removed) to disk."""
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def _quoted(text: str) -> str:

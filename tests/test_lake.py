@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import replace
@@ -119,6 +120,44 @@ def test_a_lake_holds_the_same_raw_rows_as_the_warehouse(archive: Path, tmp_path
 
     again = run_ingest(_settings(archive, tmp_path, str(lake)))
     assert (again.new, again.records, _lake_files(lake)) == (0, 0, files)
+
+
+def test_a_local_lake_is_on_disk_before_its_manifest_commits(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the real fsync and rename, recorded in order (a power loss itself is not simulated)
+    steps: list[tuple[str, ...]] = []
+    fsync, rename = os.fsync, os.replace
+
+    def recorded_fsync(fd: int) -> None:
+        steps.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def recorded_rename(src: str | Path, dst: str | Path) -> None:
+        steps.append(("rename", str(src), str(dst)))
+        rename(src, dst)
+
+    lake = (tmp_path / "lake").resolve()
+    monkeypatch.setattr(os, "fsync", recorded_fsync)
+    monkeypatch.setattr(os, "replace", recorded_rename)
+    summary = run_ingest(_settings(archive, tmp_path, str(lake)))
+    monkeypatch.undo()
+
+    renames = [(i, Path(dst)) for i, (op, *paths) in enumerate(steps) if op == "rename"
+               for dst in paths[1:] if Path(dst).is_relative_to(lake)]  # fmt: skip
+    manifests = [(i, dst) for i, dst in renames if dst.parent.name == "ingested_objects"]
+    assert len(renames) == len(_lake_files(lake)) and len(manifests) > 3
+    for i, final in renames:  # content flushed before the rename, the folder right after
+        temporary = steps[i][1]
+        assert ("fsync", temporary) in steps[:i], final
+        assert steps[i + 1] == ("fsync", str(final.parent)), final
+    for i, manifest in manifests:  # every file of its batch in place and on disk before it
+        batch = [j for j, dst in renames if dst.name == manifest.name and j != i]
+        assert batch and max(batch) + 1 < i, manifest
+
+    assert not [f for f in _lake_files(lake) if f.endswith(".tmp")]
+    events = [pl.read_parquet(f) for f in lake.glob("agent_events/*/*.parquet")]
+    assert sum(len(e) for e in events) == summary.records > 0
 
 
 def test_uncommitted_files_are_invisible_and_removed_by_the_next_run(

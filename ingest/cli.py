@@ -86,7 +86,8 @@ def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: boo
         _ensure_sample(settings)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
     try:
-        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        shown = {"console": console, "transient": True, "disable": not console.is_terminal}
+        with Progress(*columns, TimeElapsedColumn(), **shown) as bar:
             result = run_nightly(
                 settings,
                 ingest=ingest,

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import polars as pl
 
-from ingest.config import INGEST_DUCKDB_CONFIG
+from ingest.config import INGEST_DUCKDB_CONFIG, s3_filesystem_options
 from ingest.flattening import KEY, RawFrames
 from ingest.listing import open_filesystem
 from ingest.loading import (
@@ -119,6 +119,24 @@ class Lake:
             with self.fs.open(path, "rb") as handle:
                 frames.append(pl.read_parquet(handle, columns=columns))
         return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def check_reachable(url: str) -> None:
+    """Raise LakeError, in one sentence, if an S3 lake cannot be listed (its endpoint down, its
+    bucket missing, no access); nothing for a folder."""
+    if not is_s3(url):
+        return
+    lake = Lake(url)
+    bucket, _, prefix = lake.root.partition("/")
+    try:  # one request (with the retries of config.py), the permission every run needs
+        lake.fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=1)
+    except Exception as exc:
+        endpoint = s3_filesystem_options()["endpoint_url"] or "unset: AWS itself"
+        raise LakeError(
+            f"the S3 lake {url} cannot be read ({type(exc).__name__}: {exc}); check the endpoint"
+            f" (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, {endpoint}), the credentials, and"
+            f" that the bucket {bucket} exists"
+        ) from None
 
 
 class LakeSink:

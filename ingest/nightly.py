@@ -11,7 +11,14 @@ from pathlib import Path
 import duckdb
 
 from ingest.config import InvalidSetting, Settings
-from ingest.lake import LakeError, connect_warehouse, is_s3, lake_of, refuse_own_tables
+from ingest.lake import (
+    LakeError,
+    check_reachable,
+    connect_warehouse,
+    is_s3,
+    lake_of,
+    refuse_own_tables,
+)
 from ingest.pipeline import IngestSummary, Reporter, SourceUnavailable, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
 from ingest.quality import quality_report
@@ -106,15 +113,19 @@ def run_nightly(
 
 
 def _check_sink(settings: Settings, ingest: bool) -> None:
-    """Raise LakeError if the warehouse cannot be put on the lake given, or if an ingest without
-    a lake would write into a warehouse that reads its raw tables from one."""
+    """Raise LakeError if the warehouse cannot be put on the lake given, if an ingest without
+    a lake would write into a warehouse that reads its raw tables from one, or if the run's
+    S3 lake cannot be reached."""
+    lake = settings.lake or lake_of(settings.warehouse)
     if settings.lake:
         refuse_own_tables(settings.warehouse, settings.lake)
-    elif ingest and (lake := lake_of(settings.warehouse)):
+    elif ingest and lake:
         raise LakeError(
             f"{settings.warehouse} reads its raw tables from the lake {lake}: ingest into that "
             "lake (--lake or RAW_LAKE), not into the warehouse file"
         )
+    if lake:
+        check_reachable(lake)
 
 
 def _refresh_report(settings: Settings, result: NightlyResult) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -307,6 +309,44 @@ def test_a_warehouse_with_raw_rows_of_its_own_is_not_put_on_a_lake(
     without = cli("ingest", "--source", archive, "--warehouse", on_lake)
     assert without.returncode == 2
     assert f"not started: {on_lake} reads its raw tables from the lake {lake}" in without.stderr
+
+
+def _unreachable(endpoint: str, bucket: str) -> str:
+    """The one line of a run stopped by an S3 lake it cannot read."""
+    return (
+        f"not started: the S3 lake s3://{bucket}/raw cannot be read ({{reason}}); check the"
+        f" endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, {endpoint}), the credentials, and"
+        f" that the bucket {bucket} exists\n"
+    )
+
+
+@pytest.mark.e2e
+def test_an_unreachable_s3_lake_is_said_in_one_line_with_exit_status_2(
+    archive: Path, s3_server: str, tmp_path: Path
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    wh, lake = tmp_path / "wh.duckdb", "s3://lake/raw"
+    cases = [  # the endpoint down (retried as configured), then a bucket missing on moto
+        (["run", "--source", archive], down, "EndpointConnectionError: Could not connect to the"
+         f' endpoint URL: "{down}/lake?list-type=2&prefix=raw&max-keys=1&encoding-type=url"'),
+        (["build"], down, None),
+        (["ingest", "--source", archive], s3_server,
+         "FileNotFoundError: The specified bucket does not exist"),
+    ]  # fmt: skip
+    for args, endpoint, reason in cases:
+        env = {**os.environ, "AWS_ENDPOINT_URL_S3": endpoint}
+        started = time.monotonic()
+        stopped = cli(*args, "--warehouse", wh, "--lake", lake, env=env)
+        assert time.monotonic() - started < 30, args  # not minutes of retries
+        assert stopped.returncode == 2, stopped.stderr
+        expected = _unreachable(endpoint, "lake")
+        if reason is None:
+            assert re.fullmatch(re.escape(expected).replace(r"\{reason\}", ".*"), stopped.stderr)
+        else:
+            assert stopped.stderr == expected.format(reason=reason)
+        assert not wh.exists()
 
 
 def test_every_table_has_a_typed_file_from_the_first_batch(tmp_path: Path) -> None:

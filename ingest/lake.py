@@ -353,18 +353,24 @@ def connect_reader(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def connect_warehouse(warehouse: Path, lake: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect_warehouse(
+    warehouse: Path, lake: str | None = None, *, make_views: bool = True
+) -> duckdb.DuckDBPyConnection:
     """The warehouse with its raw schema: its own tables, or views over its lake (the one
-    given, else the one it was put on)."""
+    given, else the one it was put on), made again over the lake's files unless make_views is
+    False (the run made them in this copy already)."""
     lake = lake or lake_of(warehouse)
     if lake is None:
         return connect(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse))
     try:
-        con.begin()
-        put_on_lake(con, warehouse, Lake(lake))
-        con.commit()
+        if make_views:
+            con.begin()
+            put_on_lake(con, warehouse, Lake(lake))
+            con.commit()
+        else:
+            register_filesystem(con, Lake(lake))
     except BaseException:
         con.close()
         raise

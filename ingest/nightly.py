@@ -69,6 +69,7 @@ def run_nightly(
         if settings.lake and not is_s3(settings.lake):  # one writer per lake folder too
             locks.enter_context(run_lock(Path(settings.lake) / ".ingest"))
         building = start_building(settings.warehouse)  # raises WarehouseBusy first
+        views_made = False  # whether this run made the raw views of this copy over the lake
         try:
             _check_sink(settings, ingest)
             if ingest:
@@ -83,9 +84,11 @@ def run_nightly(
                     raise
             if build:
                 result.dbt_fingerprint = project_fingerprint()
+                # the copy's views over the lake, made once the ingest has committed its batches
                 with connect_warehouse(building, settings.lake) as con:
                     result.raw_state = raw_state(con)
                     last = _last_build(con)
+                views_made = True
                 # the last build passed everything, made by this project from these raw tables:
                 # a build now would give the same marts and the same test results
                 result.build_skipped = (
@@ -102,8 +105,8 @@ def run_nightly(
             result.published = result.dbt is None or result.dbt.publishable
             if not result.published:
                 discard(building)
-                building = start_building(settings.warehouse)
-            record_run(building, settings, result)
+                building, views_made = start_building(settings.warehouse), False
+            record_run(building, settings, result, make_views=not views_made)
             publish(building, settings.warehouse)
             if ingest and build and result.published:
                 _refresh_report(settings, result)
@@ -155,8 +158,10 @@ def _last_build(con: duckdb.DuckDBPyConnection) -> tuple[int, str | None, str | 
     ).fetchone()
 
 
-def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:
-    """Add the run's row to raw.runs."""
+def record_run(
+    warehouse: Path, settings: Settings, result: NightlyResult, *, make_views: bool = True
+) -> None:
+    """Add the run's row to raw.runs (making the raw views over the lake first if asked)."""
     s, d = result.ingest, result.dbt
     row = {
         "run_id": str(uuid.uuid4()),
@@ -186,5 +191,5 @@ def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> No
     }
     columns = ", ".join(row)
     values = ", ".join(f"${name}" for name in row)
-    with connect_warehouse(warehouse, settings.lake) as con:
+    with connect_warehouse(warehouse, settings.lake, make_views=make_views) as con:
         con.execute(f"insert into raw.runs ({columns}) values ({values})", row)

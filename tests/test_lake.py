@@ -16,6 +16,8 @@ import polars as pl
 import pytest
 from helpers import assert_same_marts, cli, counts, event, query, write_object
 
+import ingest.lake
+import ingest.nightly
 from ingest.config import Settings
 from ingest.lake import (
     LAKE_TABLES,
@@ -27,9 +29,11 @@ from ingest.lake import (
     lake_of,
 )
 from ingest.loading import SCHEMA_SQL
+from ingest.nightly import run_nightly
 from ingest.pipeline import run_ingest
-from ingest.publishing import run_lock
+from ingest.publishing import building_path, run_lock
 from ingest.sample import generate_archive
+from ingest.transform import DbtResult
 
 # Columns that differ between any two runs of one archive, whatever the sink: the times of the
 # run, and where a configuration was first seen (objects are read concurrently, so either of
@@ -309,6 +313,42 @@ def test_a_warehouse_with_raw_rows_of_its_own_is_not_put_on_a_lake(
     without = cli("ingest", "--source", archive, "--warehouse", on_lake)
     assert without.returncode == 2
     assert f"not started: {on_lake} reads its raw tables from the lake {lake}" in without.stderr
+
+
+def test_a_run_makes_the_lake_views_once_and_its_build_sees_its_new_batches(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[Path] = []  # the copies whose views were made over the lake, in order
+    built: list[int] = []  # the events the build's views showed it
+    outcome = DbtResult(0, [], [])
+    put_on_lake = ingest.lake.put_on_lake
+
+    def counted(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> None:
+        made.append(warehouse)
+        put_on_lake(con, warehouse, lake)
+
+    def build(building: Path, full_refresh: bool = False) -> DbtResult:
+        built.append(counts(building)["agent_events"])  # what dbt would read
+        return outcome
+
+    monkeypatch.setattr(ingest.lake, "put_on_lake", counted)
+    monkeypatch.setattr(ingest.nightly, "dbt_build", build)
+    settings = _settings(archive, tmp_path, str(tmp_path / "lake"))
+    wh, later = settings.warehouse, archive.parent / "later-views"
+
+    first = run_nightly(settings)  # a new lake: its first batches are in the build's views
+    assert first.published and first.ingest is not None
+    assert (made, built) == ([building_path(wh)], [first.ingest.records])
+    write_object(later / "late.gz", [event("late-views", "2026-11-04T00:00:00.000Z")])
+    second = run_nightly(replace(settings, source=str(later)))
+    assert second.published and len(made) == 2 and built[1] == first.ingest.records + 1
+    assert run_nightly(settings, build=False).published and len(made) == 3  # ingest: once too
+
+    outcome = DbtResult(1, ["model.x"], [])  # not published: the fresh copy gets its views
+    assert not run_nightly(settings, ingest=False).published and len(made) == 5
+    assert counts(wh)["agent_events"] == built[-1] == first.ingest.records + 1
+    runs = query(wh, "select command, published from raw.runs order by ended_at")
+    assert runs == [("run", True), ("run", True), ("ingest", True), ("build", False)]
 
 
 def _unreachable(endpoint: str, bucket: str) -> str:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from ingest.config import DEFAULT_SAMPLE, PROJECT_ROOT, InvalidSetting, Settings, settings_from
-from ingest.lake import LakeError
+from ingest.lake import LakeError, connect_reader
 from ingest.listing import ObjectInfo
 from ingest.nightly import run_nightly
 from ingest.pipeline import IngestSummary, SourceUnavailable
@@ -86,7 +86,8 @@ def _nightly(settings: Settings, *, ingest: bool, build: bool, full_refresh: boo
         _ensure_sample(settings)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
     try:
-        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        shown = {"console": console, "transient": True, "disable": not console.is_terminal}
+        with Progress(*columns, TimeElapsedColumn(), **shown) as bar:
             result = run_nightly(
                 settings,
                 ingest=ingest,
@@ -322,7 +323,7 @@ def sql(
     """Run a query on the warehouse, read-only, and print the result."""
     path = _settings(None, warehouse).warehouse
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
+        with connect_reader(path) as con:
             con.sql(query).show(max_rows=max_rows, max_width=200)
     except duckdb.Error as exc:
         console.print(f"query failed: {exc}", markup=False)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = Path("warehouse/connect.duckdb")
@@ -99,3 +101,18 @@ def _whole_number(env: str, meaning: str) -> int:
     if value < 1:
         raise InvalidSetting(f"{env}={raw!r} is not a whole number of at least 1 ({meaning})")
     return value
+
+
+def s3_filesystem_options(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The arguments of every s3fs.S3FileSystem we make (the ingest's, and the DuckDB
+    connections' that read an S3 lake): the endpoint from the environment, the retries above.
+
+    Credentials and region come from botocore's usual chain (environment, profile, role).
+    """
+    endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or None
+    retries = {"mode": S3_RETRY_MODE, "total_max_attempts": S3_MAX_ATTEMPTS}
+    return {
+        "endpoint_url": endpoint,
+        "skip_instance_cache": True,  # no filesystem shared through fsspec's global cache
+        "config_kwargs": {"retries": retries},
+    }

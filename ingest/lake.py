@@ -4,7 +4,9 @@ Layout: `<lake>/<table>/<batch>.parquet`, with agent_events and agent_event_cont
 `event_date=YYYY-MM-DD/` (the UTC date of the event). Each commit of the ingest is one batch: its
 files are written under a temporary name (`.<batch>.parquet.tmp`) and renamed, the manifest's
 (`ingested_objects/<batch>.parquet`) last. A batch exists once its manifest file does: readers
-and later runs ignore data files of any other batch, and the next run deletes them.
+and later runs ignore data files of any other batch, and the next run deletes them. In a local
+lake each file is flushed to disk before its rename and its folder after, so that a power loss
+cannot leave a manifest whose data files are lost.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import polars as pl
 
-from ingest.config import INGEST_DUCKDB_CONFIG
+from ingest.config import INGEST_DUCKDB_CONFIG, s3_filesystem_options
 from ingest.flattening import KEY, RawFrames
 from ingest.listing import open_filesystem
 from ingest.loading import (
@@ -80,6 +82,10 @@ class Lake:
         """The filesystem path of a file or folder in the lake."""
         return "/".join([self.root, *parts])
 
+    def location(self, *parts: str) -> str:
+        """Where DuckDB finds a file or folder of the lake: an s3:// URL or a local path."""
+        return ("s3://" if is_s3(self.url) else "") + self.path(*parts)
+
     def files(self, table: str) -> list[str]:
         """Every file below a table's folder (committed or not, temporary ones too), sorted."""
         return sorted(self.fs.find(self.path(table)))
@@ -113,6 +119,24 @@ class Lake:
             with self.fs.open(path, "rb") as handle:
                 frames.append(pl.read_parquet(handle, columns=columns))
         return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def check_reachable(url: str) -> None:
+    """Raise LakeError, in one sentence, if an S3 lake cannot be listed (its endpoint down, its
+    bucket missing, no access); nothing for a folder."""
+    if not is_s3(url):
+        return
+    lake = Lake(url)
+    bucket, _, prefix = lake.root.partition("/")
+    try:  # one request (with the retries of config.py), the permission every run needs
+        lake.fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=1)
+    except Exception as exc:
+        endpoint = s3_filesystem_options()["endpoint_url"] or "unset: AWS itself"
+        raise LakeError(
+            f"the S3 lake {url} cannot be read ({type(exc).__name__}: {exc}); check the endpoint"
+            f" (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, {endpoint}), the credentials, and"
+            f" that the bucket {bucket} exists"
+        ) from None
 
 
 class LakeSink:
@@ -247,9 +271,9 @@ class LakeSink:
             self.lake.fs.mv(temporary, final)
             local.unlink()
         else:
-            Path(temporary).parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(Path(temporary).parent)
             self.con.execute(f"copy ({sql}) to '{_quoted(temporary)}' ({PARQUET})")
-            os.replace(temporary, final)
+            _durable_rename(Path(temporary), Path(final))
         return rows
 
     def close(self) -> None:
@@ -258,21 +282,35 @@ class LakeSink:
         self.staging.cleanup()
 
 
+def _make_folder(folder: Path) -> None:
+    """Create a folder and its missing parents, each one's name on disk in its parent."""
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        _sync_folder(created.parent)
+
+
+def _durable_rename(temporary: Path, final: Path) -> None:
+    """Rename a written file into place, its content on disk before the rename and the
+    rename on disk before returning (so a manifest written later never outlives its data)."""
+    with temporary.open("rb") as written:
+        os.fsync(written.fileno())
+    os.replace(temporary, final)
+    _sync_folder(final.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (names created, renamed or removed) to disk."""
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 def _quoted(text: str) -> str:
     """Text for a single-quoted SQL literal."""
     return text.replace("'", "''")
-
-
-def views_unsupported(lake: str) -> str | None:
-    """Why the warehouse cannot read this lake through views, or None if it can."""
-    if not is_s3(lake):
-        return None
-    return (
-        f"the DuckDB warehouse cannot read the S3 lake {lake}: DuckDB reads S3 through its "
-        "httpfs extension, which is not installed here (and cannot be downloaded offline). "
-        "The ingest writes S3 lakes (`connect-warehouse ingest --lake s3://...`); build from a "
-        "local copy of the lake (`--lake /path/to/folder`) or on a cluster's engine"
-    )
 
 
 def lake_of(warehouse: Path) -> str | None:
@@ -280,27 +318,59 @@ def lake_of(warehouse: Path) -> str | None:
     if not warehouse.exists():
         return None
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        found = con.execute(
-            "select comment from duckdb_views() where database_name = current_database()"
-            " and schema_name = 'raw' and view_name = ?",
-            [MANIFEST],
-        ).fetchall()
+        return _lake_on(con)
+
+
+def _lake_on(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The lake the connected warehouse's raw views read, or None."""
+    found = con.execute(
+        "select comment from duckdb_views() where database_name = current_database()"
+        " and schema_name = 'raw' and view_name = ?",
+        [MANIFEST],
+    ).fetchall()
     comment = found[0][0] if found else None
     return comment.removeprefix(VIEW_COMMENT) if comment else None
 
 
-def connect_warehouse(warehouse: Path, lake: str | None = None) -> duckdb.DuckDBPyConnection:
+def register_filesystem(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Let the connection's database read an S3 lake through the lake's own s3fs filesystem
+    (DuckDB's httpfs extension is not needed); nothing for a folder, or if one is already
+    registered (a database open twice in a process shares its filesystems)."""
+    if is_s3(lake.url) and "s3" not in con.list_filesystems():
+        con.register_filesystem(lake.fs)
+
+
+def connect_reader(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse, read-only, able to read its raw views if they are over an S3 lake."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        lake = _lake_on(con)
+        if lake and is_s3(lake):
+            register_filesystem(con, Lake(lake))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def connect_warehouse(
+    warehouse: Path, lake: str | None = None, *, make_views: bool = True
+) -> duckdb.DuckDBPyConnection:
     """The warehouse with its raw schema: its own tables, or views over its lake (the one
-    given, else the one it was put on)."""
+    given, else the one it was put on), made again over the lake's files unless make_views is
+    False (the run made them in this copy already)."""
     lake = lake or lake_of(warehouse)
     if lake is None:
         return connect(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse))
     try:
-        con.begin()
-        put_on_lake(con, warehouse, Lake(lake))
-        con.commit()
+        if make_views:
+            con.begin()
+            put_on_lake(con, warehouse, Lake(lake))
+            con.commit()
+        else:
+            register_filesystem(con, Lake(lake))
     except BaseException:
         con.close()
         raise
@@ -308,8 +378,8 @@ def connect_warehouse(warehouse: Path, lake: str | None = None) -> duckdb.DuckDB
 
 
 def put_on_lake(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> None:
-    """Make the raw tables views over the lake's committed batches (raw.runs stays a table);
-    a lake the warehouse cannot read (S3) leaves it with raw.runs alone."""
+    """Make the raw tables views over the lake's committed batches (raw.runs stays a table)."""
+    register_filesystem(con, lake)
     con.execute("create schema if not exists raw")
     views = con.execute(
         "select view_name from duckdb_views() where database_name = current_database()"
@@ -331,8 +401,6 @@ def put_on_lake(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> 
     }
     for table in LAKE_TABLES:
         con.execute(f"drop table raw.{table}")
-    if views_unsupported(lake.url):
-        return
     for table in LAKE_TABLES:
         con.execute(f"create view raw.{table} as {_view_sql(lake, table, columns[table])}")
     where = lake.url if is_s3(lake.url) else lake.root  # a folder as an absolute path
@@ -367,7 +435,7 @@ def _view_sql(lake: Lake, table: str, columns: list[tuple[str, str]]) -> str:
         nulls = ", ".join(f'cast(null as {kind}) as "{name}"' for name, kind in columns)
         return f"select {nulls} where false"
     typed = ", ".join(f'cast("{name}" as {kind}) as "{name}"' for name, kind in columns)
-    files = _quoted(lake.path(table, "**", "*.parquet"))
+    files = _quoted(lake.location(table, "**", "*.parquet"))
     scan = f"read_parquet('{files}', hive_partitioning = true, filename = true)"
     batch = "parse_filename(filename, true)"
     if table == MANIFEST:  # the latest row of each object
@@ -375,6 +443,6 @@ def _view_sql(lake: Lake, table: str, columns: list[tuple[str, str]]) -> str:
             f"select {typed} from {scan} qualify row_number() over"
             f" (partition by source_object order by {batch} desc) = 1"
         )
-    manifests = _quoted(lake.path(MANIFEST, "*.parquet"))
+    manifests = _quoted(lake.location(MANIFEST, "*.parquet"))
     committed = f"select parse_filename(file, true) from glob('{manifests}')"
     return f"select {typed} from {scan} where {batch} in ({committed})"

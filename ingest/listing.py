@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import fsspec
 
-from ingest.config import S3_MAX_ATTEMPTS, S3_RETRY_MODE, S3FS_RETRIES
+from ingest.config import S3FS_RETRIES, s3_filesystem_options
 
 if TYPE_CHECKING:
     import s3fs
@@ -34,11 +34,7 @@ def open_filesystem(source: str) -> fsspec.AbstractFileSystem:
     if source.startswith("s3://"):
         import s3fs  # imported for S3 sources only: it takes a second or two to import
 
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        retries = {"mode": S3_RETRY_MODE, "total_max_attempts": S3_MAX_ATTEMPTS}
-        fs = s3fs.S3FileSystem(
-            endpoint_url=endpoint, skip_instance_cache=True, config_kwargs={"retries": retries}
-        )
+        fs = s3fs.S3FileSystem(**s3_filesystem_options())
         fs.retries = S3FS_RETRIES  # a class attribute in s3fs, not a constructor argument
         return fs
     return fsspec.filesystem("file")

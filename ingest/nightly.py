@@ -13,11 +13,11 @@ import duckdb
 from ingest.config import InvalidSetting, Settings
 from ingest.lake import (
     LakeError,
+    check_reachable,
     connect_warehouse,
     is_s3,
     lake_of,
     refuse_own_tables,
-    views_unsupported,
 )
 from ingest.pipeline import IngestSummary, Reporter, SourceUnavailable, run_ingest
 from ingest.publishing import discard, publish, run_lock, start_building
@@ -64,14 +64,12 @@ def run_nightly(
     """Ingest and/or build in a copy of the warehouse; publish it if the marts are complete."""
     command = "run" if ingest and build else "ingest" if ingest else "build"
     result = NightlyResult(command, datetime.now(UTC))
-    unreadable = build and settings.lake and views_unsupported(settings.lake)
-    if unreadable:
-        raise LakeError(unreadable)
     with ExitStack() as locks:
         locks.enter_context(run_lock(settings.warehouse))
         if settings.lake and not is_s3(settings.lake):  # one writer per lake folder too
             locks.enter_context(run_lock(Path(settings.lake) / ".ingest"))
         building = start_building(settings.warehouse)  # raises WarehouseBusy first
+        views_made = False  # whether this run made the raw views of this copy over the lake
         try:
             _check_sink(settings, ingest)
             if ingest:
@@ -86,9 +84,11 @@ def run_nightly(
                     raise
             if build:
                 result.dbt_fingerprint = project_fingerprint()
+                # the copy's views over the lake, made once the ingest has committed its batches
                 with connect_warehouse(building, settings.lake) as con:
                     result.raw_state = raw_state(con)
                     last = _last_build(con)
+                views_made = True
                 # the last build passed everything, made by this project from these raw tables:
                 # a build now would give the same marts and the same test results
                 result.build_skipped = (
@@ -105,8 +105,8 @@ def run_nightly(
             result.published = result.dbt is None or result.dbt.publishable
             if not result.published:
                 discard(building)
-                building = start_building(settings.warehouse)
-            record_run(building, settings, result)
+                building, views_made = start_building(settings.warehouse), False
+            record_run(building, settings, result, make_views=not views_made)
             publish(building, settings.warehouse)
             if ingest and build and result.published:
                 _refresh_report(settings, result)
@@ -116,15 +116,19 @@ def run_nightly(
 
 
 def _check_sink(settings: Settings, ingest: bool) -> None:
-    """Raise LakeError if the warehouse cannot be put on the lake given, or if an ingest without
-    a lake would write into a warehouse that reads its raw tables from one."""
+    """Raise LakeError if the warehouse cannot be put on the lake given, if an ingest without
+    a lake would write into a warehouse that reads its raw tables from one, or if the run's
+    S3 lake cannot be reached."""
+    lake = settings.lake or lake_of(settings.warehouse)
     if settings.lake:
         refuse_own_tables(settings.warehouse, settings.lake)
-    elif ingest and (lake := lake_of(settings.warehouse)):
+    elif ingest and lake:
         raise LakeError(
             f"{settings.warehouse} reads its raw tables from the lake {lake}: ingest into that "
             "lake (--lake or RAW_LAKE), not into the warehouse file"
         )
+    if lake:
+        check_reachable(lake)
 
 
 def _refresh_report(settings: Settings, result: NightlyResult) -> None:
@@ -154,8 +158,10 @@ def _last_build(con: duckdb.DuckDBPyConnection) -> tuple[int, str | None, str | 
     ).fetchone()
 
 
-def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> None:
-    """Add the run's row to raw.runs."""
+def record_run(
+    warehouse: Path, settings: Settings, result: NightlyResult, *, make_views: bool = True
+) -> None:
+    """Add the run's row to raw.runs (making the raw views over the lake first if asked)."""
     s, d = result.ingest, result.dbt
     row = {
         "run_id": str(uuid.uuid4()),
@@ -185,5 +191,5 @@ def record_run(warehouse: Path, settings: Settings, result: NightlyResult) -> No
     }
     columns = ", ".join(row)
     values = ", ".join(f"${name}" for name in row)
-    with connect_warehouse(warehouse, settings.lake) as con:
+    with connect_warehouse(warehouse, settings.lake, make_views=make_views) as con:
         con.execute(f"insert into raw.runs ({columns}) values ({values})", row)

@@ -15,6 +15,7 @@ import jinja2
 import plotly.graph_objects as go
 
 from ingest.config import InvalidSetting
+from ingest.lake import connect_reader
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("ingest", "templates"),
@@ -202,7 +203,7 @@ def _open(warehouse: Path, tz: ZoneInfo) -> duckdb.DuckDBPyConnection:
     """A read-only connection whose timestamps come back in the reporting time zone."""
     if not warehouse.exists():
         raise WarehouseNotReady(f"no warehouse at {warehouse} yet: run `make run` first")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_reader(warehouse)
     try:
         con.execute(f"set TimeZone = '{tz.key}'")
         tables = {

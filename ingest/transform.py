@@ -13,7 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.config import PROJECT_ROOT
+from ingest.config import PROJECT_ROOT, s3_filesystem_options
+from ingest.lake import is_s3, lake_of
 
 RUN_RESULTS = PROJECT_ROOT / "target" / "run_results.json"
 # verify's own target folder, so that it can run beside a nightly build
@@ -23,6 +24,9 @@ PR_SET_PDEATHSIG = 1
 # variables its dbt_project.yml and profiles.yml read.
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros")
 PROJECT_ENV = ("REPORTING_TIMEZONE",)
+# profiles.yml's `filesystems` (dbt-duckdb: fsspec filesystems registered on dbt's connection),
+# as JSON: the S3 lake's filesystem when the warehouse's raw views read one, else none.
+FILESYSTEMS_ENV = "WAREHOUSE_FILESYSTEMS"
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,18 @@ def dbt(command: list[str], warehouse: Path, read_only: bool = False) -> int:
     blocking the nightly job, and unable to change the warehouse."""
     executable = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "WAREHOUSE": str(warehouse.resolve())}
+    env[FILESYSTEMS_ENV] = json.dumps(dbt_filesystems(lake_of(warehouse)))
     if read_only:
         env["WAREHOUSE_ACCESS_MODE"] = "read_only"
     project = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
     args = [str(executable), *command, *project]
     return subprocess.run(args, env=env, check=False, preexec_fn=_die_with_parent).returncode
+
+
+def dbt_filesystems(lake: str | None) -> list[dict[str, object]]:
+    """dbt-duckdb's `filesystems` entries that let dbt read the lake: s3fs, made with the same
+    arguments as the ingest's, for an S3 lake; none for a folder or no lake."""
+    return [{"fs": "s3", **s3_filesystem_options()}] if lake and is_s3(lake) else []
 
 
 def _die_with_parent() -> None:

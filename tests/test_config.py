@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import fsspec
 import pytest
 from helpers import cli
 
-from ingest.config import InvalidSetting, Settings, settings_from
+from ingest.config import InvalidSetting, Settings, s3_filesystem_options, settings_from
+from ingest.listing import open_filesystem
+from ingest.transform import dbt_filesystems
 
 INGEST_VARS = ("INGEST_BATCH_MB", "INGEST_BATCH_OBJECTS", "INGEST_COMMIT_RECORDS", "INGEST_THREADS")
 
@@ -79,3 +83,20 @@ def test_the_cli_says_an_invalid_setting_in_one_line_and_exits_2(tmp_path: Path)
         " (objects fetched and decompressed at once)\n"
     )
     assert not wh.exists()
+
+
+def test_the_lake_filesystem_is_made_alike_for_the_ingest_and_for_dbt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert s3_filesystem_options()["endpoint_url"] == "http://127.0.0.1:9"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:10")
+    ours = open_filesystem("s3://lake/raw")
+    (spec,) = json.loads(json.dumps(dbt_filesystems("s3://lake/raw")))  # as dbt gets it
+    theirs = fsspec.filesystem(spec.pop("fs"), **spec)  # what dbt-duckdb does with it
+    assert type(theirs) is type(ours) and theirs is not ours
+    for attribute in ("endpoint_url", "config_kwargs"):
+        assert getattr(theirs, attribute) == getattr(ours, attribute), attribute
+    assert ours.endpoint_url == "http://127.0.0.1:10"
+    assert dbt_filesystems("/data/lake") == dbt_filesystems(None) == []

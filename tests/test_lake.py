@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,12 +16,24 @@ import polars as pl
 import pytest
 from helpers import assert_same_marts, cli, counts, event, query, write_object
 
+import ingest.lake
+import ingest.nightly
 from ingest.config import Settings
-from ingest.lake import LAKE_TABLES, PARTITIONED, Lake, LakeError, connect_warehouse
+from ingest.lake import (
+    LAKE_TABLES,
+    PARTITIONED,
+    Lake,
+    LakeError,
+    connect_reader,
+    connect_warehouse,
+    lake_of,
+)
 from ingest.loading import SCHEMA_SQL
+from ingest.nightly import run_nightly
 from ingest.pipeline import run_ingest
-from ingest.publishing import run_lock
+from ingest.publishing import building_path, run_lock
 from ingest.sample import generate_archive
+from ingest.transform import DbtResult
 
 # Columns that differ between any two runs of one archive, whatever the sink: the times of the
 # run, and where a configuration was first seen (objects are read concurrently, so either of
@@ -113,6 +128,44 @@ def test_a_lake_holds_the_same_raw_rows_as_the_warehouse(archive: Path, tmp_path
     assert (again.new, again.records, _lake_files(lake)) == (0, 0, files)
 
 
+def test_a_local_lake_is_on_disk_before_its_manifest_commits(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the real fsync and rename, recorded in order (a power loss itself is not simulated)
+    steps: list[tuple[str, ...]] = []
+    fsync, rename = os.fsync, os.replace
+
+    def recorded_fsync(fd: int) -> None:
+        steps.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def recorded_rename(src: str | Path, dst: str | Path) -> None:
+        steps.append(("rename", str(src), str(dst)))
+        rename(src, dst)
+
+    lake = (tmp_path / "lake").resolve()
+    monkeypatch.setattr(os, "fsync", recorded_fsync)
+    monkeypatch.setattr(os, "replace", recorded_rename)
+    summary = run_ingest(_settings(archive, tmp_path, str(lake)))
+    monkeypatch.undo()
+
+    renames = [(i, Path(dst)) for i, (op, *paths) in enumerate(steps) if op == "rename"
+               for dst in paths[1:] if Path(dst).is_relative_to(lake)]  # fmt: skip
+    manifests = [(i, dst) for i, dst in renames if dst.parent.name == "ingested_objects"]
+    assert len(renames) == len(_lake_files(lake)) and len(manifests) > 3
+    for i, final in renames:  # content flushed before the rename, the folder right after
+        temporary = steps[i][1]
+        assert ("fsync", temporary) in steps[:i], final
+        assert steps[i + 1] == ("fsync", str(final.parent)), final
+    for i, manifest in manifests:  # every file of its batch in place and on disk before it
+        batch = [j for j, dst in renames if dst.name == manifest.name and j != i]
+        assert batch and max(batch) + 1 < i, manifest
+
+    assert not [f for f in _lake_files(lake) if f.endswith(".tmp")]
+    events = [pl.read_parquet(f) for f in lake.glob("agent_events/*/*.parquet")]
+    assert sum(len(e) for e in events) == summary.records > 0
+
+
 def test_uncommitted_files_are_invisible_and_removed_by_the_next_run(
     archive: Path, tmp_path: Path
 ) -> None:
@@ -178,20 +231,23 @@ def test_an_s3_lake_gets_every_file_once(
     assert (again.new, again.records) == (0, 0)
     assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]) == keys
 
-    refused = cli("run", "--source", archive, "--warehouse", tmp_path / "x.duckdb", "--lake", url)
-    assert refused.returncode == 2
-    assert "cannot read the S3 lake" in refused.stderr and "httpfs" in refused.stderr
+
+@pytest.fixture(scope="module")
+def on_db(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The archive run (ingest and dbt build) into a warehouse that keeps its raw tables."""
+    warehouse = tmp_path_factory.mktemp("db") / "connect.duckdb"
+    built = cli("run", "--source", archive, "--warehouse", warehouse)
+    assert "every model built and every test passed" in built.stderr, built.stderr
+    return warehouse
 
 
 @pytest.mark.e2e
-def test_dbt_on_a_lake_builds_the_same_marts(archive: Path, tmp_path: Path) -> None:
-    on_lake, on_db = tmp_path / "lake" / "connect.duckdb", tmp_path / "db" / "connect.duckdb"
+def test_dbt_on_a_lake_builds_the_same_marts(archive: Path, on_db: Path, tmp_path: Path) -> None:
+    on_lake = tmp_path / "lake" / "connect.duckdb"
     lake = tmp_path / "raw-lake"
     built = cli("run", "--source", archive, "--warehouse", on_lake, "--lake", lake)
     assert built.returncode == 1, built.stderr  # 1: the damaged object's records are rejected
     assert "every model built and every test passed" in built.stderr
-    reference = cli("run", "--source", archive, "--warehouse", on_db)
-    assert "every model built and every test passed" in reference.stderr
     assert query(on_lake, "select count(*) from raw.agent_events") == query(
         on_db, "select count(*) from raw.agent_events"
     )
@@ -202,6 +258,33 @@ def test_dbt_on_a_lake_builds_the_same_marts(archive: Path, tmp_path: Path) -> N
     )
     assert views == [(len(LAKE_TABLES),)]
     assert pl.read_parquet(next(lake.glob("ingested_objects/*.parquet"))).height > 0
+
+
+@pytest.mark.e2e
+def test_dbt_on_an_s3_lake_builds_the_same_marts(
+    archive: Path, on_db: Path, s3_bucket: str, tmp_path: Path
+) -> None:
+    # DuckDB reads the lake on the S3 server through s3fs (no httpfs), in our connections and
+    # in dbt's (profiles.yml's filesystems)
+    on_s3, url = tmp_path / "s3" / "connect.duckdb", f"s3://{s3_bucket}/raw"
+    built = cli("run", "--source", archive, "--warehouse", on_s3, "--lake", url)
+    assert built.returncode == 1, built.stderr  # 1: the damaged object's records are rejected
+    assert "every model built and every test passed" in built.stderr
+    assert " written; open " in built.stderr  # the report reads the raw views too
+    assert_same_marts(on_s3, on_db)
+    assert lake_of(on_s3) == url
+    connect_warehouse(on_s3).close()  # its views made again over the lake it names (`build`)
+    with connect_reader(on_s3) as con:
+        raw = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in LAKE_TABLES}
+    assert raw == counts(on_db)
+    shown = cli("sql", "select count(*) as n from raw.rejected_records", "--warehouse", on_s3)
+    assert shown.returncode == 0 and str(raw["rejected_records"]) in shown.stdout, shown.stderr
+
+    # a connection without the filesystem: the marts (tables) read, the raw views do not
+    with duckdb.connect(str(on_s3), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_agent_status").fetchone()[0] > 0
+        with pytest.raises(duckdb.Error):
+            con.execute("select count(*) from raw.agent_events").fetchone()
 
 
 @pytest.mark.e2e
@@ -230,6 +313,80 @@ def test_a_warehouse_with_raw_rows_of_its_own_is_not_put_on_a_lake(
     without = cli("ingest", "--source", archive, "--warehouse", on_lake)
     assert without.returncode == 2
     assert f"not started: {on_lake} reads its raw tables from the lake {lake}" in without.stderr
+
+
+def test_a_run_makes_the_lake_views_once_and_its_build_sees_its_new_batches(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[Path] = []  # the copies whose views were made over the lake, in order
+    built: list[int] = []  # the events the build's views showed it
+    outcome = DbtResult(0, [], [])
+    put_on_lake = ingest.lake.put_on_lake
+
+    def counted(con: duckdb.DuckDBPyConnection, warehouse: Path, lake: Lake) -> None:
+        made.append(warehouse)
+        put_on_lake(con, warehouse, lake)
+
+    def build(building: Path, full_refresh: bool = False) -> DbtResult:
+        built.append(counts(building)["agent_events"])  # what dbt would read
+        return outcome
+
+    monkeypatch.setattr(ingest.lake, "put_on_lake", counted)
+    monkeypatch.setattr(ingest.nightly, "dbt_build", build)
+    settings = _settings(archive, tmp_path, str(tmp_path / "lake"))
+    wh, later = settings.warehouse, archive.parent / "later-views"
+
+    first = run_nightly(settings)  # a new lake: its first batches are in the build's views
+    assert first.published and first.ingest is not None
+    assert (made, built) == ([building_path(wh)], [first.ingest.records])
+    write_object(later / "late.gz", [event("late-views", "2026-11-04T00:00:00.000Z")])
+    second = run_nightly(replace(settings, source=str(later)))
+    assert second.published and len(made) == 2 and built[1] == first.ingest.records + 1
+    assert run_nightly(settings, build=False).published and len(made) == 3  # ingest: once too
+
+    outcome = DbtResult(1, ["model.x"], [])  # not published: the fresh copy gets its views
+    assert not run_nightly(settings, ingest=False).published and len(made) == 5
+    assert counts(wh)["agent_events"] == built[-1] == first.ingest.records + 1
+    runs = query(wh, "select command, published from raw.runs order by ended_at")
+    assert runs == [("run", True), ("run", True), ("ingest", True), ("build", False)]
+
+
+def _unreachable(endpoint: str, bucket: str) -> str:
+    """The one line of a run stopped by an S3 lake it cannot read."""
+    return (
+        f"not started: the S3 lake s3://{bucket}/raw cannot be read ({{reason}}); check the"
+        f" endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, {endpoint}), the credentials, and"
+        f" that the bucket {bucket} exists\n"
+    )
+
+
+@pytest.mark.e2e
+def test_an_unreachable_s3_lake_is_said_in_one_line_with_exit_status_2(
+    archive: Path, s3_server: str, tmp_path: Path
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    wh, lake = tmp_path / "wh.duckdb", "s3://lake/raw"
+    cases = [  # the endpoint down (retried as configured), then a bucket missing on moto
+        (["run", "--source", archive], down, "EndpointConnectionError: Could not connect to the"
+         f' endpoint URL: "{down}/lake?list-type=2&prefix=raw&max-keys=1&encoding-type=url"'),
+        (["build"], down, None),
+        (["ingest", "--source", archive], s3_server,
+         "FileNotFoundError: The specified bucket does not exist"),
+    ]  # fmt: skip
+    for args, endpoint, reason in cases:
+        env = {**os.environ, "AWS_ENDPOINT_URL_S3": endpoint}
+        started = time.monotonic()
+        stopped = cli(*args, "--warehouse", wh, "--lake", lake, env=env)
+        assert time.monotonic() - started < 30, args  # not minutes of retries
+        assert stopped.returncode == 2, stopped.stderr
+        expected = _unreachable(endpoint, "lake")
+        if reason is None:
+            assert re.fullmatch(re.escape(expected).replace(r"\{reason\}", ".*"), stopped.stderr)
+        else:
+            assert stopped.stderr == expected.format(reason=reason)
+        assert not wh.exists()
 
 
 def test_every_table_has_a_typed_file_from_the_first_batch(tmp_path: Path) -> None:
